@@ -1,0 +1,1 @@
+"""Wire formats shared by the manager and the simulators (WS-Discovery, SOAP envelopes)."""

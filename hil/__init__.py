@@ -1,0 +1,1 @@
+"""hil: pytest plugin and acceptance suite for ONVIF cameras, real or simulated."""
