@@ -213,6 +213,7 @@ class NetworkSpec(Model):
     """How the camera is reached. Port 0 picks a free port (what tests use)."""
 
     address: str = "127.0.0.1"
+    prefix_length: int = Field(default=8, ge=0, le=32)
     http_port: int = Field(default=80, ge=0, le=65535)
     hostname: str = ""
     discoverable: bool = True
@@ -222,6 +223,9 @@ class NetworkSpec(Model):
     discovery_port: int = Field(default=3702, ge=1, le=65535)
     #: Seconds a WS-Security Created timestamp may differ from the camera clock.
     wsse_max_skew_s: float = Field(default=300.0, gt=0)
+    ntp_servers: tuple[str, ...] = ("ntp.camfleet.invalid",)
+    #: POSIX TZ string the camera reports (``CST-8`` is China Standard Time, UTC+8).
+    timezone: str = "CST-8"
 
     @field_validator("address")
     @classmethod

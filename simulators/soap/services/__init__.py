@@ -1,0 +1,1 @@
+"""One module per ONVIF service, each a set of ``@operation`` handlers."""

@@ -1,0 +1,205 @@
+"""Device management service (ONVIF Core, tds)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from simulators.soap.envelope import sender_fault
+from simulators.soap.registry import Access, Context, operation
+from simulators.state import CameraState
+
+DEVICE_NS = "http://www.onvif.org/ver10/device/wsdl"
+SERVICE_NAMESPACES = {
+    "device": DEVICE_NS,
+    "media": "http://www.onvif.org/ver10/media/wsdl",
+    "ptz": "http://www.onvif.org/ver20/ptz/wsdl",
+    "imaging": "http://www.onvif.org/ver20/imaging/wsdl",
+    "recording": "http://www.onvif.org/ver10/recording/wsdl",
+}
+SERVICE_VERSIONS = {"device": (2, 40), "media": (2, 40), "ptz": (2, 40), "imaging": (2, 40),
+                    "recording": (2, 40)}
+
+
+def served_services(state: CameraState) -> list[str]:
+    services = ["device", "media", "imaging", "recording"]
+    if state.spec.is_ptz:
+        services.insert(2, "ptz")
+    return services
+
+
+def _date_time(moment: datetime) -> dict[str, Any]:
+    return {
+        "Date": {"Year": moment.year, "Month": moment.month, "Day": moment.day},
+        "Time": {"Hour": moment.hour, "Minute": moment.minute, "Second": moment.second},
+    }
+
+
+def posix_tz_offset(tz: str) -> timedelta:
+    """UTC offset of a POSIX TZ string's standard time (``CST-8`` is UTC+8)."""
+    match = re.match(r"^[A-Za-z]{3,}([+-]?\d{1,2})(?::(\d{2}))?", tz)
+    if not match:
+        return timedelta(0)
+    hours = int(match.group(1))
+    minutes = int(match.group(2) or 0) * (1 if hours >= 0 else -1)
+    return -timedelta(hours=hours, minutes=minutes)
+
+
+@operation("device", "GetSystemDateAndTime", Access.PRE_AUTH)
+def get_system_date_and_time(ctx: Context, request: Any) -> dict[str, Any]:
+    now = ctx.state.utc_now()
+    tz = ctx.state.spec.network.timezone
+    return {"SystemDateAndTime": {
+        "DateTimeType": "NTP" if ctx.state.spec.network.ntp_servers else "Manual",
+        "DaylightSavings": False,
+        "TimeZone": {"TZ": tz},
+        "UTCDateTime": _date_time(now),
+        "LocalDateTime": _date_time(now + posix_tz_offset(tz)),
+    }}
+
+
+@operation("device", "GetDeviceInformation", Access.READ_SYSTEM)
+def get_device_information(ctx: Context, request: Any) -> dict[str, Any]:
+    ident = ctx.state.spec.identity
+    return {"Manufacturer": ident.manufacturer, "Model": ident.model,
+            "FirmwareVersion": ident.firmware, "SerialNumber": ident.serial,
+            "HardwareId": ident.hardware_id}
+
+
+@operation("device", "GetServices", Access.PRE_AUTH)
+def get_services(ctx: Context, request: Any) -> dict[str, Any]:
+    return {"Service": [
+        {"Namespace": SERVICE_NAMESPACES[name], "XAddr": ctx.xaddr(name),
+         "Version": {"Major": SERVICE_VERSIONS[name][0], "Minor": SERVICE_VERSIONS[name][1]}}
+        for name in served_services(ctx.state)
+    ]}
+
+
+@operation("device", "GetCapabilities", Access.READ_SYSTEM)
+def get_capabilities(ctx: Context, request: Any) -> dict[str, Any]:
+    categories = set(getattr(request, "Category", None) or ["All"])
+    wants = {"All"} | categories
+
+    def want(category: str) -> bool:
+        return "All" in categories or category in wants
+
+    caps: dict[str, Any] = {}
+    if want("Device"):
+        caps["Device"] = {
+            "XAddr": ctx.xaddr("device"),
+            "Network": {"IPFilter": False, "ZeroConfiguration": False, "IPVersion6": False,
+                        "DynDNS": False},
+            "System": {"DiscoveryResolve": False, "DiscoveryBye": True, "RemoteDiscovery": False,
+                       "SystemBackup": False, "SystemLogging": False, "FirmwareUpgrade": False,
+                       "SupportedVersions": [{"Major": 2, "Minor": 40}]},
+            "Security": {"TLS1.1": False, "TLS1.2": False, "OnboardKeyGeneration": False,
+                         "AccessPolicyConfig": False, "X.509Token": False, "SAMLToken": False,
+                         "KerberosToken": False, "RELToken": False},
+        }
+    if want("Imaging"):
+        caps["Imaging"] = {"XAddr": ctx.xaddr("imaging")}
+    if want("Media"):
+        caps["Media"] = {"XAddr": ctx.xaddr("media"),
+                         "StreamingCapabilities": {"RTPMulticast": False, "RTP_TCP": True,
+                                                   "RTP_RTSP_TCP": True}}
+    if want("PTZ") and ctx.state.spec.is_ptz:
+        caps["PTZ"] = {"XAddr": ctx.xaddr("ptz")}
+    if "All" in categories:
+        caps["Extension"] = {"Recording": {
+            "XAddr": ctx.xaddr("recording"), "ReceiverSource": False,
+            "MediaProfileSource": True, "DynamicRecordings": False, "DynamicTracks": False,
+            "MaxStringLength": 64}}
+    if not caps:
+        raise sender_fault(f"the device has no {', '.join(sorted(categories))} capability",
+                           "ter:InvalidArgVal", "ter:NoSuchService")
+    return {"Capabilities": caps}
+
+
+@operation("device", "GetScopes", Access.READ_SYSTEM)
+def get_scopes(ctx: Context, request: Any) -> dict[str, Any]:
+    fixed = [{"ScopeDef": "Fixed", "ScopeItem": s} for s in ctx.state.fixed_scopes]
+    configurable = [{"ScopeDef": "Configurable", "ScopeItem": s} for s in ctx.state.scopes]
+    return {"Scopes": fixed + configurable}
+
+
+@operation("device", "SetScopes", Access.WRITE_SYSTEM)
+def set_scopes(ctx: Context, request: Any) -> dict[str, Any]:
+    scopes = [str(s).strip() for s in (request.Scopes or [])]
+    for scope in scopes:
+        if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", scope):
+            raise sender_fault(f"scope {scope!r} is not an absolute URI", "ter:InvalidArgVal",
+                               "ter:InvalidArgs")
+        if scope in ctx.state.fixed_scopes:
+            raise sender_fault(f"scope {scope!r} is fixed", "ter:OperationProhibited",
+                               "ter:ScopeOverwrite")
+    ctx.state.set_scopes(scopes)
+    return {}
+
+
+@operation("device", "GetNetworkInterfaces", Access.READ_SYSTEM)
+def get_network_interfaces(ctx: Context, request: Any) -> dict[str, Any]:
+    net = ctx.state.spec.network
+    return {"NetworkInterfaces": [{
+        "token": "eth0",
+        "Enabled": True,
+        "Info": {"Name": "eth0", "HwAddress": ctx.state.spec.identity.mac, "MTU": 1500},
+        "IPv4": {"Enabled": True, "Config": {
+            "Manual": [{"Address": net.address, "PrefixLength": net.prefix_length}],
+            "DHCP": False}},
+    }]}
+
+
+@operation("device", "GetHostname", Access.READ_SYSTEM)
+def get_hostname(ctx: Context, request: Any) -> dict[str, Any]:
+    return {"HostnameInformation": {"FromDHCP": False, "Name": ctx.state.spec.hostname}}
+
+
+@operation("device", "GetNTP", Access.READ_SYSTEM)
+def get_ntp(ctx: Context, request: Any) -> dict[str, Any]:
+    return {"NTPInformation": {
+        "FromDHCP": False,
+        "NTPManual": [{"Type": "DNS", "DNSname": name}
+                      for name in ctx.state.spec.network.ntp_servers],
+    }}
+
+
+@operation("device", "GetUsers", Access.READ_SYSTEM_SENSITIVE)
+def get_users(ctx: Context, request: Any) -> dict[str, Any]:
+    return {"User": [{"Username": u.username, "UserLevel": u.level}
+                     for u in ctx.state.spec.users]}
+
+
+@operation("device", "GetDiscoveryMode", Access.READ_SYSTEM)
+def get_discovery_mode(ctx: Context, request: Any) -> dict[str, Any]:
+    return {"DiscoveryMode": "Discoverable" if ctx.state.discoverable else "NonDiscoverable"}
+
+
+@operation("device", "SetDiscoveryMode", Access.WRITE_SYSTEM)
+def set_discovery_mode(ctx: Context, request: Any) -> dict[str, Any]:
+    mode = request.DiscoveryMode
+    if mode not in ("Discoverable", "NonDiscoverable"):
+        raise sender_fault(f"unknown discovery mode {mode!r}", "ter:InvalidArgVal")
+    ctx.state.discoverable = mode == "Discoverable"
+    return {}
+
+
+@operation("device", "SystemReboot", Access.UNRECOVERABLE)
+def system_reboot(ctx: Context, request: Any) -> dict[str, Any]:
+    ctx.request_reboot()
+    return {"Message": "Rebooting"}
+
+
+@operation("device", "GetGeoLocation", Access.READ_SYSTEM)
+def get_geo_location(ctx: Context, request: Any) -> dict[str, Any]:
+    spec = ctx.state.spec
+    where = spec.location.position
+    # The orientation a camera reports is what the installer configured, not a measurement:
+    # a knocked camera keeps reporting its filed heading, which is why the audit needs images.
+    return {"Location": [{
+        "Entity": "VideoSource", "Token": "VideoSource_1", "Fixed": True,
+        "GeoLocation": {"lon": where.longitude, "lat": where.latitude,
+                        "elevation": where.elevation},
+        "GeoOrientation": {"yaw": spec.mount.heading, "pitch": spec.mount.tilt,
+                           "roll": spec.mount.roll},
+    }]}

@@ -1,0 +1,94 @@
+"""The ONVIF WSDL set the simulator speaks, loaded once per process.
+
+Which set: the ONVIF 2.4.2 WSDLs that onvif-zeep-async installs (``onvif/wsdl``). They are the
+files the named client parses, so the simulator and the client can never disagree about a
+message, and nothing third-party is copied into this repository. That set predates
+``GetGeoLocation`` (added to the device service in ONVIF 17.06); the simulator serves it from
+``wsdl/geolocation.wsdl``, a small description of our own that declares the two messages with the
+element names and types of the current ONVIF device service, so a client of the current set
+gets the answer it expects.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zeep import Settings
+from zeep.transports import Transport
+from zeep.wsdl import Document
+
+#: service name -> (WSDL file, binding local name, binding namespace)
+SERVICES: dict[str, tuple[str, str, str]] = {
+    "device": ("devicemgmt.wsdl", "DeviceBinding", "http://www.onvif.org/ver10/device/wsdl"),
+    "media": ("media.wsdl", "MediaBinding", "http://www.onvif.org/ver10/media/wsdl"),
+    "ptz": ("ptz.wsdl", "PTZBinding", "http://www.onvif.org/ver20/ptz/wsdl"),
+    "imaging": ("imaging.wsdl", "ImagingBinding", "http://www.onvif.org/ver20/imaging/wsdl"),
+    "recording": ("recording.wsdl", "RecordingBinding",
+                  "http://www.onvif.org/ver10/recording/wsdl"),
+}
+#: Operations served from our own extension WSDL, on the device service's address.
+EXTENSION_WSDL = Path(__file__).parent / "wsdl" / "geolocation.wsdl"
+EXTENSION_BINDING = "{http://www.onvif.org/ver10/device/wsdl}GeoLocationBinding"
+
+
+def onvif_wsdl_dir() -> Path:
+    """The directory of WSDLs installed with onvif-zeep-async, found without importing it
+    (importing ``onvif`` configures logging as a side effect)."""
+    found = importlib.util.find_spec("onvif")
+    if found is None or not found.submodule_search_locations:
+        raise RuntimeError("onvif-zeep-async is not installed; `pip install onvif-zeep-async`")
+    return Path(next(iter(found.submodule_search_locations))) / "wsdl"
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    service: str
+    name: str
+    binding_operation: Any  # zeep.wsdl.definitions.Operation (untyped)
+
+    def deserialize(self, body: Any) -> Any:
+        """The request as a zeep object with one attribute per parameter.
+
+        zeep's public ``deserialize`` unwraps single-parameter requests into the bare value;
+        handlers want one shape for every operation, so parse the Body without unwrapping.
+        """
+        return self.binding_operation.input._deserialize_body(body)["body"]
+
+    def serialize_response(self, fields: dict[str, Any]) -> Any:
+        """The response envelope (lxml element), built and checked by zeep from the schema."""
+        return self.binding_operation.output.serialize(**fields).content
+
+
+class OnvifSchema:
+    """Every served operation, keyed by the QName of its request body element."""
+
+    def __init__(self, wsdl_dir: Path) -> None:
+        transport = Transport(cache=None)
+        settings = Settings(strict=False, xml_huge_tree=False, forbid_entities=True,
+                            forbid_external=False)
+        self.by_qname: dict[str, Operation] = {}
+        self.by_name: dict[tuple[str, str], Operation] = {}
+        for service, (filename, binding, namespace) in SERVICES.items():
+            doc = Document(str(wsdl_dir / filename), transport, settings=settings)
+            self._register(service, doc.bindings[f"{{{namespace}}}{binding}"])
+        ext = Document(str(EXTENSION_WSDL), transport, settings=settings)
+        self._register("device", ext.bindings[EXTENSION_BINDING])
+
+    def _register(self, service: str, binding: Any) -> None:
+        for name, op in binding._operations.items():
+            operation = Operation(service, name, op)
+            self.by_qname[str(op.input.body.qname)] = operation
+            self.by_name[(service, name)] = operation
+
+    def operation(self, service: str, name: str) -> Operation:
+        return self.by_name[(service, name)]
+
+
+@functools.cache
+def onvif_schema() -> OnvifSchema:
+    """The process-wide schema (parsing the WSDLs costs ~0.5 s, so it happens once)."""
+    return OnvifSchema(onvif_wsdl_dir())
