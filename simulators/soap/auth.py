@@ -18,12 +18,13 @@ import hmac
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 from lxml import etree
 
-from simulators.soap.envelope import WSSE_NS, WSU_NS, SoapFault, not_authorized
+from simulators.soap.envelope import WSSE_NS, WSU_NS, not_authorized
 from simulators.spec import User
 
 PASSWORD_DIGEST = ("http://docs.oasis-open.org/wss/2004/01/"
@@ -33,7 +34,7 @@ PASSWORD_TEXT = ("http://docs.oasis-open.org/wss/2004/01/"
 
 
 def password_digest(nonce: bytes, created: str, password: str) -> str:
-    raw = hashlib.sha1(nonce + created.encode() + password.encode()).digest()  # noqa: S324
+    raw = hashlib.sha1(nonce + created.encode() + password.encode()).digest()
     return base64.b64encode(raw).decode()
 
 
@@ -112,7 +113,8 @@ def verify_username_token(header: etree._Element | None, users: Mapping[str, Use
 class DigestAuthenticator:
     """Server side of HTTP Digest (RFC 7616), stateless nonces valid for ``nonce_ttl_s``."""
 
-    ALGORITHMS = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
+    ALGORITHMS: ClassVar[dict[str, Callable[..., Any]]] = {"MD5": hashlib.md5,
+                                                          "SHA-256": hashlib.sha256}
 
     def __init__(self, realm: str, nonce_ttl_s: float = 300.0) -> None:
         self.realm = realm
@@ -155,7 +157,7 @@ class DigestAuthenticator:
             return None
 
         def h(text: str) -> str:
-            return hash_fn(text.encode()).hexdigest()
+            return str(hash_fn(text.encode()).hexdigest())
 
         ha1 = h(f"{user.username}:{self.realm}:{user.password}")
         ha2 = h(f"{method}:{fields.get('uri', '')}")
@@ -200,7 +202,3 @@ def parse_auth_params(text: str) -> dict[str, str]:
             params[key] = text[i:end].strip()
             i = end
     return params
-
-
-def check_fault_is_auth(fault: SoapFault) -> bool:
-    return "ter:NotAuthorized" in fault.subcodes

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from simulators.spec import User
 
@@ -43,6 +43,15 @@ def allowed(user: User, access: Access) -> bool:
     return access <= LEVEL_CEILING[user.level]
 
 
+class CameraControl(Protocol):
+    """What a handler may ask of the camera beyond its state: actions that outlive the request
+    (a reboot happens after the response is sent; a discovery-mode change says Bye or Hello)."""
+
+    def request_reboot(self) -> None: ...
+
+    def request_discovery_mode(self, discoverable: bool) -> None: ...
+
+
 @dataclass(slots=True)
 class Context:
     """What a handler may use: the camera's live state and where its services live."""
@@ -50,8 +59,7 @@ class Context:
     state: CameraState
     base_url: str
     user: User | None
-    #: Asks the camera to reboot once the response has been sent.
-    request_reboot: Callable[[], None]
+    control: CameraControl
 
     def xaddr(self, service: str) -> str:
         return f"{self.base_url}/onvif/{service}_service"

@@ -17,7 +17,7 @@ from lxml import etree
 
 from simulators.soap.auth import DigestAuthenticator, NonceCache, verify_username_token
 from simulators.soap.envelope import SoapFault, fault_envelope, not_authorized, parse_request
-from simulators.soap.registry import Access, Context, Route, allowed, load_all
+from simulators.soap.registry import Access, CameraControl, Context, Route, allowed, load_all
 from simulators.soap.services.device import served_services
 from simulators.soap.services.media import PROFILES, profile_resolution
 from simulators.soap.wsdl import OnvifSchema, onvif_schema
@@ -42,11 +42,11 @@ class Reply:
 class SoapDispatcher:
     """Authenticate, decode, handle and encode one SOAP request for one camera."""
 
-    def __init__(self, state: CameraState, base_url: str,
-                 request_reboot: Callable[[], None], schema: OnvifSchema | None = None) -> None:
+    def __init__(self, state: CameraState, base_url: str, control: CameraControl,
+                 schema: OnvifSchema | None = None) -> None:
         self.state = state
         self.base_url = base_url
-        self.request_reboot = request_reboot
+        self.control = control
         self.schema = schema or onvif_schema()
         self.routes = load_all()
         self.digest = DigestAuthenticator(realm=f"{state.spec.identity.manufacturer} camera")
@@ -69,8 +69,8 @@ class SoapDispatcher:
             return reply
         except Exception as exc:  # a defect of ours must not become a dead camera
             log.exception("%s: handler failed", self.state.spec.id)
-            fault = SoapFault("Receiver", ("ter:Action",), f"internal error: {exc}")
-            return Reply(500, fault_envelope(fault))
+            internal = SoapFault("Receiver", ("ter:Action",), f"internal error: {exc}")
+            return Reply(500, fault_envelope(internal))
 
     def _handle(self, data: bytes, authorization: str | None, method: str) -> Reply:
         request = parse_request(data)
@@ -95,7 +95,7 @@ class SoapDispatcher:
             raise SoapFault("Sender", ("ter:InvalidArgVal",),
                             f"cannot decode {operation.name}: {exc}") from exc
         ctx = Context(state=self.state, base_url=self.base_url, user=user,
-                      request_reboot=self.request_reboot)
+                      control=self.control)
         fields = route.handler(ctx, decoded)
         envelope = operation.serialize_response(fields)
         return Reply(200, bytes(etree.tostring(envelope, xml_declaration=True,
@@ -123,12 +123,12 @@ SnapshotRenderer = Callable[[CameraState, int, int], Awaitable[bytes]]
 class HttpFrontend:
     """One aiohttp server for one camera: SOAP on /onvif/*, the JPEG on /onvif/snapshot."""
 
-    def __init__(self, state: CameraState, address: str, port: int,
-                 request_reboot: Callable[[], None], render: SnapshotRenderer) -> None:
+    def __init__(self, state: CameraState, address: str, port: int, control: CameraControl,
+                 render: SnapshotRenderer) -> None:
         self.state = state
         self.address = address
         self.port = port
-        self._request_reboot = request_reboot
+        self._control = control
         self._render = render
         self._runner: web.AppRunner | None = None
         self.dispatcher: SoapDispatcher | None = None
@@ -150,7 +150,7 @@ class HttpFrontend:
             assert isinstance(server, asyncio.base_events.Server)
             self.port = server.sockets[0].getsockname()[1]
         self._runner = runner
-        self.dispatcher = SoapDispatcher(self.state, self.base_url, self._request_reboot)
+        self.dispatcher = SoapDispatcher(self.state, self.base_url, self._control)
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None

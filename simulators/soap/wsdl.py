@@ -67,15 +67,17 @@ class OnvifSchema:
     """Every served operation, keyed by the QName of its request body element."""
 
     def __init__(self, wsdl_dir: Path) -> None:
-        transport = Transport(cache=None)
+        transport = Transport(cache=None)  # type: ignore[no-untyped-call]
         settings = Settings(strict=False, xml_huge_tree=False, forbid_entities=True,
                             forbid_external=False)
         self.by_qname: dict[str, Operation] = {}
         self.by_name: dict[tuple[str, str], Operation] = {}
         for service, (filename, binding, namespace) in SERVICES.items():
-            doc = Document(str(wsdl_dir / filename), transport, settings=settings)
+            doc = Document(str(wsdl_dir / filename), transport,  # type: ignore[arg-type]
+                           settings=settings)
             self._register(service, doc.bindings[f"{{{namespace}}}{binding}"])
-        ext = Document(str(EXTENSION_WSDL), transport, settings=settings)
+        ext = Document(str(EXTENSION_WSDL), transport,  # type: ignore[arg-type]
+                       settings=settings)
         self._register("device", ext.bindings[EXTENSION_BINDING])
 
     def _register(self, service: str, binding: Any) -> None:

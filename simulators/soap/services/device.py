@@ -180,13 +180,14 @@ def set_discovery_mode(ctx: Context, request: Any) -> dict[str, Any]:
     mode = request.DiscoveryMode
     if mode not in ("Discoverable", "NonDiscoverable"):
         raise sender_fault(f"unknown discovery mode {mode!r}", "ter:InvalidArgVal")
-    ctx.state.discoverable = mode == "Discoverable"
+    # The camera, not the handler, flips the mode: going quiet says Bye, coming back says Hello.
+    ctx.control.request_discovery_mode(mode == "Discoverable")
     return {}
 
 
 @operation("device", "SystemReboot", Access.UNRECOVERABLE)
 def system_reboot(ctx: Context, request: Any) -> dict[str, Any]:
-    ctx.request_reboot()
+    ctx.control.request_reboot()
     return {"Message": "Rebooting"}
 
 

@@ -1,0 +1,96 @@
+"""Command line of the simulators.
+
+    python -m simulators camera --spec simulators/specs/dome.yaml
+    python -m simulators demo
+
+``camera`` serves one camera until SIGINT/SIGTERM (then it says Bye and frees its ports) and
+prints one JSON line with its endpoints, so scripts can start it and read where it listens.
+``demo`` starts the example camera on free loopback ports and queries it with independent
+clients (onvif-zeep-async, pysnmp, a raw WS-Discovery probe).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import json
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from simulators.spec import CameraSpec, SpecError, load_spec
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m simulators",
+                                     description="Simulated ONVIF + SNMP cameras.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    camera = commands.add_parser("camera", help="serve one simulated camera until interrupted")
+    camera.add_argument("--spec", type=Path, help="camera spec (YAML); default: the example dome")
+    camera.add_argument("--address", help="IP address to serve on (overrides the spec)")
+    camera.add_argument("--http-port", type=int, help="ONVIF HTTP port (0 = any free port)")
+    camera.add_argument("--snmp-port", type=int, help="SNMP UDP port (0 = any free port)")
+    camera.add_argument("--discovery-port", type=int,
+                        help="WS-Discovery UDP port (default 3702)")
+
+    demo = commands.add_parser("demo", help="start the example camera and query it")
+    demo.add_argument("--out", type=Path, default=Path("out"),
+                      help="directory for the snapshot the demo fetches (default: ./out)")
+    return parser
+
+
+def spec_from_args(args: argparse.Namespace) -> CameraSpec:
+    spec = load_spec(args.spec) if args.spec else CameraSpec.example()
+    network = {key: value for key, value in (("address", args.address),
+                                             ("http_port", args.http_port),
+                                             ("discovery_port", args.discovery_port))
+               if value is not None}
+    if network:
+        spec = spec.with_network(**network)
+    if args.snmp_port is not None:
+        spec = spec.model_copy(update={"snmp": spec.snmp.model_copy(
+            update={"port": args.snmp_port})})
+    return spec
+
+
+async def serve(spec: CameraSpec) -> None:
+    from simulators.camera import SimulatedCamera  # noqa: PLC0415 (keeps --help fast)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with SimulatedCamera(spec) as camera:
+        print(json.dumps({"id": spec.id, "address": camera.address,
+                          "device_service": camera.device_url,
+                          "snapshot": camera.snapshot_url, "snmp_port": camera.snmp_port,
+                          "discovery_port": camera.discovery.port}), flush=True)
+        await stop.wait()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "camera":
+            asyncio.run(serve(spec_from_args(args)))
+        elif args.command == "demo":
+            from simulators.demo import run_demo  # noqa: PLC0415
+
+            return asyncio.run(run_demo(args.out))
+    except SpecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        hint = ""
+        if exc.errno == errno.EACCES:
+            hint = " (ports below 1024 need root: pass --http-port 8080 --snmp-port 1161)"
+        elif exc.errno == errno.EADDRINUSE:
+            hint = " (another process holds that port: pick another with --http-port)"
+        elif exc.errno == errno.EADDRNOTAVAIL:
+            hint = " (that address is not on any interface of this machine)"
+        print(f"error: cannot start the camera: {exc.strerror or exc}{hint}", file=sys.stderr)
+        return 1
+    return 0
