@@ -11,8 +11,12 @@
     True
 
 Lifecycle: ``CREATED -> RUNNING -> STOPPED``; ``stop()`` is idempotent and always releases the
-sockets, and a reboot passes through ``REBOOTING`` (silent on every protocol, as a real unit is)
-back to ``RUNNING``.
+sockets. A reboot passes through ``REBOOTING`` back to ``RUNNING``; the ``removed`` fault
+holds the camera in ``REMOVED`` (silent on every protocol, no Bye) until it is cleared.
+
+Faults are data (``simulators.faults``): ``set_faults()`` replaces the set in force, and the
+camera reconciles itself: unit faults are folded into an effective spec, wire faults act in
+the HTTP endpoint, image faults in the renderer.
 """
 
 from __future__ import annotations
@@ -20,15 +24,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
 from enum import Enum
 from types import TracebackType
 from typing import Any
 
-from simulators.discovery import DiscoveryResponder
-from simulators.scene import snapshot_jpeg
+from devmgr.model import Preset
+from simulators.discovery import DiscoveryResponder, SharedGroupSocket
+from simulators.faults import (
+    ACTIONS,
+    Blurred,
+    Fault,
+    Obstructed,
+    Removed,
+    clock_offset,
+    effective_spec,
+    mount_with_shifts,
+    preset_offsets,
+)
+from simulators.scene import ImageEffect, snapshot_jpeg
 from simulators.snmp_agent import SnmpAgent
-from simulators.soap.server import HttpFrontend
+from simulators.soap.http import CameraEndpoint, HttpServer
 from simulators.spec import CameraSpec
 from simulators.state import CameraState
 
@@ -39,6 +56,7 @@ class CameraStatus(Enum):
     CREATED = "created"
     RUNNING = "running"
     REBOOTING = "rebooting"
+    REMOVED = "removed"
     STOPPED = "stopped"
 
 
@@ -46,29 +64,54 @@ class CameraStateError(RuntimeError):
     """The camera is not in a state that allows the call; the message names the state."""
 
 
+@dataclass
+class SharedTransports:
+    """Sockets and servers that many cameras of one event loop share (a fleet worker).
+
+    A lone camera gets private ones. ``group`` is the WS-Discovery multicast socket; sharing it
+    turns the N² Hello/Bye deliveries of N cameras into N.
+    """
+
+    http: HttpServer = field(default_factory=HttpServer)
+    group: SharedGroupSocket | None = None
+
+
 class SimulatedCamera:
     """A camera built from a ``CameraSpec``. Async context manager; owned by one event loop."""
 
     def __init__(self, spec: CameraSpec, *, reboot_seconds: float = 1.0,
+                 faults: Sequence[Fault] = (), shared: SharedTransports | None = None,
                  rng: random.Random | None = None) -> None:
-        self.spec = spec
+        self.base_spec = spec
         self.state = CameraState(spec)
         self.status = CameraStatus.CREATED
         self.reboot_seconds = reboot_seconds
+        self.faults: list[Fault] = []
         self._rng = rng or random.Random(spec.identity.serial)
-        self.http = HttpFrontend(self.state, spec.network.address, spec.network.http_port,
-                                 control=self, render=self._render)
+        self._own_http = shared is None
+        self._shared = shared or SharedTransports()
+        self.http = CameraEndpoint(self.state, spec.network.address, spec.network.http_port,
+                                   control=self, render=self._render,
+                                   faults=lambda: self.faults, rng=self._rng)
         self.discovery = DiscoveryResponder(self.state, spec.network.address,
-                                            xaddrs=lambda: [self.device_url], rng=self._rng)
+                                            xaddrs=lambda: [self.device_url], rng=self._rng,
+                                            group=self._shared.group)
         self.snmp: SnmpAgent | None = None
         if spec.snmp.enabled:
             self.snmp = SnmpAgent(self.state, spec.network.address, spec.snmp.port)
         self._background: set[asyncio.Task[None]] = set()
+        self._initial_faults = list(faults)
+        self._base_presets: dict[str, Preset] = {}
 
     # -- addresses -----------------------------------------------------------------------------
     @property
+    def spec(self) -> CameraSpec:
+        """The camera as it is now: the base spec with the unit faults in force."""
+        return self.state.spec
+
+    @property
     def address(self) -> str:
-        return self.spec.network.address
+        return self.base_spec.network.address
 
     @property
     def device_url(self) -> str:
@@ -89,17 +132,22 @@ class SimulatedCamera:
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
         if self.status is not CameraStatus.CREATED:
-            raise CameraStateError(f"camera {self.spec.id} cannot start: it is {self.status.value}")
+            raise CameraStateError(f"camera {self.base_spec.id} cannot start: it is "
+                                   f"{self.status.value}")
         try:
             await self._start_services()
         except BaseException:
             await self._stop_services(say_bye=False)
+            if self._own_http:
+                await self._shared.http.close()
             self.status = CameraStatus.STOPPED
             raise
         self.status = CameraStatus.RUNNING
+        if self._initial_faults:
+            await self.set_faults(self._initial_faults)
 
     async def _start_services(self) -> None:
-        await self.http.start()
+        await self._shared.http.listen(self.http)
         if self.snmp is not None:
             await self.snmp.start()
         # Discovery last: Hello announces XAddrs, which must already answer.
@@ -112,7 +160,7 @@ class SimulatedCamera:
             await self.discovery.stop_silently()
         if self.snmp is not None:
             await self.snmp.stop()
-        await self.http.stop()
+        await self._shared.http.unlisten(self.http)
 
     async def stop(self) -> None:
         """Say Bye, close every socket. Safe to call twice, or on a camera that never started."""
@@ -120,22 +168,112 @@ class SimulatedCamera:
             return
         for task in list(self._background):
             task.cancel()
-        was_running = self.status is CameraStatus.RUNNING
+        say_bye = self.status is CameraStatus.RUNNING
         self.status = CameraStatus.STOPPED
-        await self._stop_services(say_bye=was_running)
+        await self._stop_services(say_bye=say_bye)
+        if self._own_http:
+            await self._shared.http.close()
 
     async def reboot(self) -> None:
         """What SystemReboot does: Bye, silence for ``reboot_seconds``, then Hello again."""
         if self.status is not CameraStatus.RUNNING:
-            raise CameraStateError(f"camera {self.spec.id} cannot reboot: it is "
+            raise CameraStateError(f"camera {self.base_spec.id} cannot reboot: it is "
                                    f"{self.status.value}")
         self.status = CameraStatus.REBOOTING
         await self._stop_services()
         await asyncio.sleep(self.reboot_seconds)
         self.state.reboot()
-        self.http.port = self.http.port  # keep the address the clients know
+        if self.status is not CameraStatus.REBOOTING:
+            return  # stopped or removed while it was down
         await self._start_services()
         self.status = CameraStatus.RUNNING
+
+    # -- faults --------------------------------------------------------------------------------
+    async def set_faults(self, faults: Sequence[Fault]) -> None:
+        """Put exactly these faults in force (an empty list clears them all).
+
+        Actions (``reboot``) run once and are not kept.
+        """
+        if self.status in (CameraStatus.CREATED, CameraStatus.STOPPED):
+            raise CameraStateError(f"camera {self.base_spec.id} cannot take faults: it is "
+                                   f"{self.status.value}")
+        lasting: list[Fault] = [f for f in faults if f.kind not in ACTIONS]
+        actions = [f for f in faults if f.kind in ACTIONS]
+        was_removed = self.status is CameraStatus.REMOVED
+        removed = any(isinstance(f, Removed) for f in lasting)
+        if removed and not was_removed:
+            if self.status is CameraStatus.RUNNING:
+                await self._stop_services(say_bye=False)
+            self.status = CameraStatus.REMOVED
+        self.faults = lasting
+        await self._reconcile(announce=self.status is CameraStatus.RUNNING)
+        if was_removed and not removed:
+            self.status = CameraStatus.REBOOTING  # powered up again: it boots
+            self.state.reboot()
+            await self._start_services()
+            self.status = CameraStatus.RUNNING
+        for _action in actions:
+            if self.status is CameraStatus.RUNNING:
+                await self.reboot()
+
+    async def _reconcile(self, announce: bool) -> None:
+        """Fold the unit faults into the state; announce identity changes on the network."""
+        new_spec = effective_spec(self.base_spec, self.faults)
+        old_spec = self.state.spec
+        identity_changed = new_spec.identity != old_spec.identity
+        if announce and identity_changed:
+            # Another unit on the same address: the old endpoint leaves, a new one joins.
+            await self.discovery.stop()
+            if self.snmp is not None:
+                await self.snmp.stop()
+        self.state.apply_spec(new_spec)
+        self.state.mount = mount_with_shifts(new_spec.mount, self.faults)
+        self.state.clock_offset_s = clock_offset(self.faults)
+        self._apply_preset_offsets()
+        if announce and identity_changed:
+            if self.snmp is not None:
+                await self.snmp.start()
+            await self.discovery.start()
+        elif self.snmp is not None and self.snmp.running:
+            self.snmp.refresh()
+        # Only a change of the non_discoverable fault touches the mode, so a SetDiscoveryMode
+        # from a client survives unrelated fault changes.
+        if new_spec.network.discoverable != old_spec.network.discoverable:
+            if announce:
+                await self.discovery.set_discoverable(new_spec.network.discoverable)
+            else:
+                self.state.discoverable = new_spec.network.discoverable
+
+    def _apply_preset_offsets(self) -> None:
+        """Presets re-stored elsewhere by ``preset_moved``; clearing puts them back."""
+        offsets = preset_offsets(self.faults)
+        for token, base in list(self._base_presets.items()):
+            if token not in offsets:
+                self.state.presets[token] = base
+                del self._base_presets[token]
+        for token, delta in offsets.items():
+            found = self._base_presets.get(token) or self.state.presets.get(token)
+            if found is None:
+                continue
+            base = self._base_presets[token] = found
+            moved = base.position.model_copy(update={"pan": base.position.pan + delta.pan,
+                                                     "tilt": base.position.tilt + delta.tilt})
+            self.state.presets[token] = base.model_copy(update={"position": moved})
+
+    def image_effects(self) -> list[ImageEffect]:
+        image_faults = [f for f in self.faults if isinstance(f, (Obstructed, Blurred))]
+        if not image_faults:
+            return []
+        from simulators import effects  # noqa: PLC0415 (only a spoilt picture needs it)
+
+        result: list[ImageEffect] = []
+        for fault in image_faults:
+            if isinstance(fault, Obstructed):
+                result.append(effects.obstruction(fault.region, fault.texture,
+                                                  seed=self.state.spec.scene_seed))
+            elif isinstance(fault, Blurred):
+                result.append(effects.blur(fault.sigma_px))
+        return result
 
     # -- CameraControl: what SOAP handlers ask for beyond the state ---------------------------
     def request_reboot(self) -> None:
@@ -155,7 +293,8 @@ class SimulatedCamera:
 
     async def _render(self, state: CameraState, width: int, height: int) -> bytes:
         # Rendering is CPU-bound numpy/OpenCV work that releases the GIL: keep it off the loop.
-        return await asyncio.to_thread(snapshot_jpeg, state, size=(width, height))
+        return await asyncio.to_thread(snapshot_jpeg, state, effects=self.image_effects(),
+                                       size=(width, height))
 
     async def __aenter__(self) -> SimulatedCamera:
         await self.start()
@@ -164,3 +303,4 @@ class SimulatedCamera:
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:
         await self.stop()
+

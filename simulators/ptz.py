@@ -67,6 +67,12 @@ class PtzMechanism:
         self._ramps = {axis: _Ramp(getattr(home, axis), getattr(home, axis), 1.0, now)
                        for axis in AXES}
 
+    def set_spec(self, spec: PtzSpec) -> None:
+        """New mechanics or limits (a reconfigured unit); a move in progress keeps going, but
+        will stop at the new limits on the next command."""
+        self.spec = spec
+        self.limits = spec.effective_limits
+
     # -- reading -------------------------------------------------------------------------------
     def position(self) -> PtzVector:
         now = self._clock()

@@ -69,6 +69,21 @@ class CameraState:
         self.metadata_version = 1
         self._next_preset = 1 + max((int(t) for t in self.presets if t.isdigit()), default=0)
 
+    def apply_spec(self, spec: CameraSpec) -> None:
+        """Become another spec in place (a fault moved, replaced or reconfigured the unit).
+
+        Runtime state survives (motor position, stored presets, boots); what the spec decides
+        is re-derived: identity scopes, location scopes (if the location changed), PTZ limits,
+        the discovery endpoint (it follows the serial: a replacement is another endpoint).
+        """
+        old, self.spec = self.spec, spec
+        self.ptz.set_spec(spec.ptz)
+        self.fixed_scopes = fixed_scopes(spec)
+        if spec.location != old.location:
+            self.scopes = configurable_scopes(spec)
+        self.endpoint_uuid = str(uuid.uuid5(uuid.NAMESPACE_OID, spec.identity.serial))
+        self.metadata_version += 1
+
     # -- time ----------------------------------------------------------------------------------
     def utc_now(self) -> datetime:
         """The camera's idea of UTC, skewed by ``clock_offset_s``."""

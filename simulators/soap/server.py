@@ -1,25 +1,21 @@
-"""HTTP front-end of a simulated camera: ONVIF SOAP endpoints and the snapshot URI.
+"""SOAP request handling of a simulated camera, independent of the HTTP transport.
 
 ``SoapDispatcher`` turns request bytes into response bytes and knows nothing about HTTP beyond
-the Authorization header, so the same dispatcher serves aiohttp here and can be driven directly
-in tests. Nothing a client sends can take the camera down: every failure becomes a SOAP fault.
+the Authorization header, so ``simulators.soap.http`` serves it over aiohttp and tests can drive
+it directly. Nothing a client sends can take the camera down: every failure becomes a SOAP fault.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from aiohttp import web
 from lxml import etree
 
 from simulators.soap.auth import DigestAuthenticator, NonceCache, verify_username_token
 from simulators.soap.envelope import SoapFault, fault_envelope, not_authorized, parse_request
 from simulators.soap.registry import Access, CameraControl, Context, Route, allowed, load_all
 from simulators.soap.services.device import served_services
-from simulators.soap.services.media import PROFILES, profile_resolution
 from simulators.soap.wsdl import OnvifSchema, onvif_schema
 from simulators.spec import User
 from simulators.state import CameraState
@@ -37,6 +33,8 @@ class Reply:
     content_type: str = SOAP_CONTENT_TYPE
     #: Extra WWW-Authenticate challenges (HTTP allows the header more than once).
     challenges: list[str] = field(default_factory=list)
+    #: The ONVIF operation the request asked for, once known (wire faults select on it).
+    operation: str | None = None
 
 
 class SoapDispatcher:
@@ -59,21 +57,25 @@ class SoapDispatcher:
 
     def handle(self, data: bytes, authorization: str | None, method: str = "POST") -> Reply:
         self.requests_served += 1
+        asked: list[str] = []  # the operation's name, as soon as the request reveals it
         try:
-            return self._handle(data, authorization, method)
+            reply = self._handle(data, authorization, method, asked)
         except SoapFault as fault:
             reply = Reply(fault.http_status, fault_envelope(fault))
             if fault.subcodes == ("ter:NotAuthorized",) and fault.reason.startswith("HTTP"):
                 reply.status = 401
                 reply.challenges = self.digest.challenges()
-            return reply
         except Exception as exc:  # a defect of ours must not become a dead camera
             log.exception("%s: handler failed", self.state.spec.id)
             internal = SoapFault("Receiver", ("ter:Action",), f"internal error: {exc}")
-            return Reply(500, fault_envelope(internal))
+            reply = Reply(500, fault_envelope(internal))
+        reply.operation = asked[0] if asked else None
+        return reply
 
-    def _handle(self, data: bytes, authorization: str | None, method: str) -> Reply:
+    def _handle(self, data: bytes, authorization: str | None, method: str,
+                asked: list[str]) -> Reply:
         request = parse_request(data)
+        asked.append(etree.QName(request.body_element).localname)
         operation = self.schema.by_qname.get(request.qname)
         route: Route | None = None
         if operation is not None:
@@ -115,79 +117,5 @@ class SoapDispatcher:
         # No (valid) credentials at all: HTTP 401 with a Digest challenge, so a client that
         # speaks HTTP Digest can retry (ONVIF Core 5.12.1).
         raise not_authorized("HTTP authentication required")
-
-
-SnapshotRenderer = Callable[[CameraState, int, int], Awaitable[bytes]]
-
-
-class HttpFrontend:
-    """One aiohttp server for one camera: SOAP on /onvif/*, the JPEG on /onvif/snapshot."""
-
-    def __init__(self, state: CameraState, address: str, port: int, control: CameraControl,
-                 render: SnapshotRenderer) -> None:
-        self.state = state
-        self.address = address
-        self.port = port
-        self._control = control
-        self._render = render
-        self._runner: web.AppRunner | None = None
-        self.dispatcher: SoapDispatcher | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.address}:{self.port}"
-
-    async def start(self) -> None:
-        app = web.Application(client_max_size=1024 * 1024)
-        app.router.add_post("/onvif/{service}", self._soap)
-        app.router.add_get("/onvif/snapshot", self._snapshot)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, self.address, self.port, reuse_address=True)
-        await site.start()
-        if self.port == 0:
-            server = site._server
-            assert isinstance(server, asyncio.base_events.Server)
-            self.port = server.sockets[0].getsockname()[1]
-        self._runner = runner
-        self.dispatcher = SoapDispatcher(self.state, self.base_url, self._control)
-
-    async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def _soap(self, request: web.Request) -> web.StreamResponse:
-        assert self.dispatcher is not None
-        body = await request.read()
-        reply = self.dispatcher.handle(body, request.headers.get("Authorization"),
-                                       request.method)
-        return _respond(reply)
-
-    async def _snapshot(self, request: web.Request) -> web.StreamResponse:
-        assert self.dispatcher is not None
-        authorization = request.headers.get("Authorization", "")
-        user = self.dispatcher.digest.verify(authorization, request.method,
-                                             self.dispatcher.users) if authorization else None
-        if user is None:
-            return _respond(Reply(401, b"Unauthorized", content_type="text/plain",
-                                  challenges=self.dispatcher.digest.challenges()))
-        token = request.query.get("profile", "Profile_1")
-        if token not in PROFILES:
-            return _respond(Reply(404, f"no profile {token}".encode(),
-                                  content_type="text/plain"))
-        width, height = profile_resolution(self.state, token)
-        jpeg = await self._render(self.state, width, height)
-        return _respond(Reply(200, jpeg, content_type="image/jpeg"))
-
-
-def _respond(reply: Reply) -> web.Response:
-    response = web.Response(status=reply.status, body=reply.body, headers=reply.headers)
-    response.content_type = reply.content_type.split(";")[0]
-    if "charset" in reply.content_type:
-        response.charset = "utf-8"
-    for challenge in reply.challenges:
-        response.headers.add("WWW-Authenticate", challenge)
-    return response
 
 
