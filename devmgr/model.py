@@ -19,7 +19,7 @@ import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 _MAC_RE = re.compile(r"^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$")
 
@@ -38,6 +38,12 @@ def normalize_mac(value: str) -> str:
 
 
 MacAddress = Annotated[str, AfterValidator(normalize_mac)]
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line per problem, ``  field.path: reason``, for messages about files people edit."""
+    return "\n".join(f"  {'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+                     for err in exc.errors())
 
 
 class Model(BaseModel):

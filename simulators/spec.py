@@ -32,6 +32,7 @@ from devmgr.model import (
     PtzType,
     PtzVector,
     Range,
+    format_validation_error,
 )
 
 #: IANA private enterprise numbers of the vendors we model (sysObjectID lives under them).
@@ -340,12 +341,3 @@ def load_spec(path: str | Path) -> CameraSpec:
         return CameraSpec.model_validate(data)
     except ValidationError as exc:
         raise SpecError(f"{path}: invalid camera spec:\n{format_validation_error(exc)}") from exc
-
-
-def format_validation_error(exc: ValidationError) -> str:
-    """One line per problem: ``  field.path: reason``."""
-    lines = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        lines.append(f"  {where}: {err['msg']}")
-    return "\n".join(lines)

@@ -1,9 +1,12 @@
-"""Backends that run fleets of simulated cameras on real network segments.
+"""Fleets of simulated cameras: generated or described, each camera at its own address.
 
+* :mod:`simulators.fleet.generate`: deterministic generated fleets and fleet files;
+* :mod:`simulators.fleet.fleet`: ``Fleet``, the supervisor (workers, manifest, control API);
+* :mod:`simulators.fleet.worker`: a process hosting a shard of the cameras;
+* :mod:`simulators.fleet.control`: the HTTP/JSON control endpoint;
 * :mod:`simulators.fleet.netns`: one Linux network namespace per camera, all on one bridge
   (root only; no Docker needed);
-* :mod:`simulators.fleet.docker_backend`: one Docker container per camera (needs a Docker
-  daemon).
+* :mod:`simulators.fleet.docker_backend`: one Docker container per camera (needs a daemon).
 
-Nothing is imported here, so ``import simulators.fleet`` stays free of side effects.
+Importing this package imports nothing heavy and opens nothing.
 """

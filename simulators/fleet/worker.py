@@ -1,0 +1,226 @@
+"""A fleet worker: one process, one event loop, a shard of the fleet's cameras.
+
+The supervisor (``simulators.fleet.fleet.Fleet``) talks to each worker over a
+``multiprocessing`` pipe with small command tuples; a reader thread hands each command to the
+event loop and sends the answer back. Cameras of a worker share one HTTP server, and (on the
+loopback) one WS-Discovery multicast socket, which is what makes a thousand cameras cheap.
+
+Commands (each answered with ``("ok", result)`` or ``("error", message)``)::
+
+    ("start", [CameraLaunch, ...])      -> [{"id", "http_port", "snmp_port", "discovery_port"}]
+    ("faults", camera_id, [fault, ...]) -> None          replace the faults in force
+    ("truth", camera_id)                -> dict          what really is (for tests)
+    ("reboot", camera_id)               -> None
+    ("stats",)                          -> dict          cameras, requests served, RSS
+    ("stop",)                           -> None          every camera says Bye; the worker exits
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import resource
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+from simulators.faults import Fault, fault_to_json, parse_fault
+from simulators.spec import CameraSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CameraLaunch:
+    """What a worker needs to start one camera (picklable)."""
+
+    spec: CameraSpec
+    faults: list[dict[str, Any]] = field(default_factory=list)
+    #: Network namespace to create the camera's sockets in (netns backend).
+    netns: str | None = None
+
+
+@dataclass
+class WorkerOptions:
+    reboot_seconds: float = 2.0
+    #: Share one WS-Discovery group socket among the worker's cameras (loopback backend).
+    shared_group: bool = True
+    discovery_port: int = 3702
+    group_interface: str = "127.0.0.1"
+
+
+def worker_main(fd: int) -> None:
+    """Entry point of a worker process: the supervisor's end of the pipe is file ``fd``; the
+    first message on it is the ``WorkerOptions``."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s worker %(message)s")
+    conn = Connection(fd)
+    options = conn.recv()
+    asyncio.run(Worker(conn, options).run())
+
+
+
+@contextlib.contextmanager
+def _no_namespace() -> Iterator[None]:
+    yield
+
+
+class Worker:
+    def __init__(self, conn: Connection, options: WorkerOptions) -> None:
+        from simulators.camera import SharedTransports  # noqa: PLC0415 (heavy: child only)
+
+        self.conn = conn
+        self.options = options
+        self.cameras: dict[str, Any] = {}
+        self.netns_of: dict[str, str] = {}
+        self.shared = SharedTransports()
+        self._stopped = asyncio.Event()
+        self._start_lock = asyncio.Lock()
+
+    async def run(self) -> None:
+        from simulators.discovery import SharedGroupSocket  # noqa: PLC0415
+
+        loop = asyncio.get_running_loop()
+        await self.shared.http.open()
+        if self.options.shared_group:
+            group = SharedGroupSocket(port=self.options.discovery_port,
+                                      interface=self.options.group_interface)
+            await group.open()
+            self.shared.group = group
+        reader = threading.Thread(target=self._read_commands, args=(loop,), daemon=True)
+        reader.start()
+        await self._stopped.wait()
+        if self.shared.group is not None:
+            await self.shared.group.close()
+        await self.shared.http.close()
+
+    def _read_commands(self, loop: asyncio.AbstractEventLoop) -> None:
+        while True:
+            try:
+                command = self.conn.recv()
+            except (EOFError, OSError):
+                # The supervisor is gone: stop the cameras (Bye) rather than linger.
+                command = ("stop",)
+            future = asyncio.run_coroutine_threadsafe(self._execute(command), loop)
+            try:
+                answer: tuple[str, Any] = ("ok", future.result())
+            except Exception as exc:  # every failure goes back to the supervisor, by name
+                answer = ("error", f"{type(exc).__name__}: {exc}")
+            with contextlib.suppress(OSError, EOFError):
+                self.conn.send(answer)
+            if command[0] == "stop":
+                return
+
+    async def _execute(self, command: tuple[Any, ...]) -> Any:
+        name, *args = command
+        handler = getattr(self, f"cmd_{name}", None)
+        if handler is None:
+            raise ValueError(f"unknown worker command {name!r}")
+        return await handler(*args)
+
+    def _camera(self, camera_id: str) -> Any:
+        try:
+            return self.cameras[camera_id]
+        except KeyError:
+            raise KeyError(f"no camera {camera_id!r} in this worker") from None
+
+    async def cmd_start(self, launches: list[CameraLaunch]) -> list[dict[str, Any]]:
+        from simulators.camera import SimulatedCamera  # noqa: PLC0415
+
+        started = []
+        async with self._start_lock:
+            for launch in launches:
+                faults: list[Fault] = [parse_fault(f) for f in launch.faults]
+                camera = SimulatedCamera(launch.spec, reboot_seconds=self.options.reboot_seconds,
+                                         faults=faults, shared=self.shared
+                                         if launch.netns is None else None)
+                await self._start_in(camera, launch.netns)
+                self.cameras[launch.spec.id] = camera
+                if launch.netns is not None:
+                    self.netns_of[launch.spec.id] = launch.netns
+                started.append({"id": launch.spec.id, "http_port": camera.http_port,
+                                "snmp_port": camera.snmp_port,
+                                "discovery_port": camera.discovery.port})
+        # Everything allocated so far lives as long as the fleet: keep the collector off it.
+        gc.collect()
+        gc.freeze()
+        return started
+
+    async def _start_in(self, camera: Any, netns: str | None) -> None:
+        if netns is None:
+            await camera.start()
+            return
+        from simulators.fleet.netns import entered  # noqa: PLC0415
+
+        # Sockets belong to the namespace their creating thread is in; starting cameras one
+        # at a time (the start lock) keeps other socket creation out of this window.
+        with entered(netns):
+            await camera.start()
+
+    async def cmd_faults(self, camera_id: str, faults: list[dict[str, Any]]) -> None:
+        camera = self._camera(camera_id)
+        parsed = [parse_fault(f) for f in faults]
+        netns = self.netns_of.get(camera_id)
+        if netns is None:
+            await camera.set_faults(parsed)
+            return
+        from simulators.fleet.netns import entered  # noqa: PLC0415
+
+        async with self._start_lock:  # a replaced/restored camera opens sockets again
+            with entered(netns):
+                await camera.set_faults(parsed)
+
+    async def cmd_reboot(self, camera_id: str) -> None:
+        await self._camera(camera_id).reboot()
+
+    async def cmd_truth(self, camera_id: str) -> dict[str, Any]:
+        return camera_truth(self._camera(camera_id))
+
+    async def cmd_stats(self) -> dict[str, Any]:
+        return {
+            "cameras": len(self.cameras),
+            "requests_served": sum(c.http.dispatcher.requests_served
+                                   for c in self.cameras.values()),
+            "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        }
+
+    async def cmd_stop(self) -> None:
+        await asyncio.gather(*(c.stop() for c in self.cameras.values()),
+                             return_exceptions=True)
+        self.cameras.clear()
+        self._stopped.set()
+
+
+def camera_truth(camera: Any) -> dict[str, Any]:
+    """What the camera really is right now, for tests to compare with what a client concludes."""
+    state = camera.state
+    position = state.ptz.position()
+    pan_tilt, zoom = state.ptz.status()
+    return {
+        "id": camera.base_spec.id,
+        "status": camera.status.value,
+        "spec": state.spec.model_dump(mode="json"),
+        "base_spec": camera.base_spec.model_dump(mode="json"),
+        "faults": [fault_to_json(f) for f in camera.faults],
+        "ptz": {"position": position.model_dump(mode="json"),
+                "move_status": {"pan_tilt": pan_tilt.value, "zoom": zoom.value}},
+        "limits": state.ptz.limits.model_dump(mode="json"),
+        "mount": state.mount.model_dump(mode="json"),
+        "view": dict(zip(("azimuth", "elevation", "zoom"), state.view_direction(), strict=True)),
+        "clock_offset_s": state.clock_offset_s,
+        "boots": state.boots,
+        "uptime_s": state.uptime_s(),
+        "discoverable": state.discoverable,
+        "scopes": state.all_scopes(),
+        "presets": {t: p.model_dump(mode="json") for t, p in state.presets.items()},
+        "home": state.home.model_dump(mode="json"),
+        "requests_served": camera.http.dispatcher.requests_served,
+    }
+
+
+if __name__ == "__main__":
+    worker_main(int(sys.argv[1]))
