@@ -1,10 +1,12 @@
 """Command line of the simulators.
 
     python -m simulators camera --spec simulators/specs/dome.yaml
+    python -m simulators fleet --count 50 --seed 1 --manifest fleet.json
     python -m simulators demo
 
 ``camera`` serves one camera until SIGINT/SIGTERM (then it says Bye and frees its ports) and
 prints one JSON line with its endpoints, so scripts can start it and read where it listens.
+``fleet`` runs a generated or described fleet until SIGINT/SIGTERM and writes its manifest.
 ``demo`` starts the example camera on free loopback ports and queries it with independent
 clients (onvif-zeep-async, pysnmp, a raw WS-Discovery probe).
 """
@@ -17,6 +19,7 @@ import errno
 import json
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,6 +38,22 @@ def build_parser() -> argparse.ArgumentParser:
     camera.add_argument("--snmp-port", type=int, help="SNMP UDP port (0 = any free port)")
     camera.add_argument("--discovery-port", type=int,
                         help="WS-Discovery UDP port (default 3702)")
+
+    fleet = commands.add_parser("fleet", help="run a fleet of cameras until interrupted")
+    source = fleet.add_mutually_exclusive_group(required=True)
+    source.add_argument("--count", type=int, help="generate this many cameras")
+    source.add_argument("--spec", type=Path, help="fleet file (YAML): cameras and templates")
+    fleet.add_argument("--seed", type=int, default=0, help="seed of the generated fleet")
+    fleet.add_argument("--backend", choices=("loopback", "netns", "docker"), default="loopback")
+    fleet.add_argument("--manifest", type=Path, required=True,
+                       help="where to write the manifest (a targets file, JSON)")
+    fleet.add_argument("--workers", type=int, help="worker processes (default: by size)")
+    fleet.add_argument("--address-base", help="loopback /16 to use, e.g. 127.42.0.0/16")
+    fleet.add_argument("--http-port", type=int, help="ONVIF HTTP port of every camera")
+    fleet.add_argument("--snmp-port", type=int, help="SNMP port of every camera")
+    fleet.add_argument("--discovery-port", type=int, default=3702)
+    fleet.add_argument("--control-port", type=int, default=0,
+                       help="port of the control API on 127.0.0.1 (default: any free port)")
 
     demo = commands.add_parser("demo", help="start the example camera and query it")
     demo.add_argument("--out", type=Path, default=Path("out"),
@@ -71,9 +90,50 @@ async def serve(spec: CameraSpec) -> None:
         await stop.wait()
 
 
+def run_fleet(args: argparse.Namespace) -> int:
+    from simulators.fleet.fleet import Fleet, FleetError  # noqa: PLC0415
+    from simulators.fleet.generate import (  # noqa: PLC0415
+        FleetMember,
+        generate_fleet,
+        load_fleet_file,
+    )
+
+    if args.spec is not None:
+        members = load_fleet_file(args.spec)
+    else:
+        if args.count < 1:
+            print("error: --count must be at least 1", file=sys.stderr)
+            return 2
+        members = [FleetMember(spec) for spec in generate_fleet(args.count, args.seed)]
+    fleet = Fleet(members, backend=args.backend, workers=args.workers,
+                  address_base=args.address_base, http_port=args.http_port,
+                  snmp_port=args.snmp_port, discovery_port=args.discovery_port)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        fleet.start(control_port=args.control_port)
+    except FleetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        fleet.manifest().save(args.manifest)
+        faulty = sum(1 for t in fleet.manifest().targets if t.faults)
+        print(json.dumps({"cameras": len(members), "backend": args.backend,
+                          "manifest": str(args.manifest), "control": fleet.control.url,
+                          "faulty": faulty, "start_seconds": round(fleet.start_seconds, 2)}),
+              flush=True)
+        stop.wait()
+    finally:
+        fleet.stop()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "fleet":
+            return run_fleet(args)
         if args.command == "camera":
             asyncio.run(serve(spec_from_args(args)))
         elif args.command == "demo":

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -67,29 +68,45 @@ def default_ports() -> tuple[int, int]:
     return (80, 161) if os.geteuid() == 0 else (8080, 1161)
 
 
-def loopback_addresses(count: int, base: str | None = None) -> list[str]:
-    """``count`` addresses in a /16 of 127.0.0.0/8, skipping network and broadcast-like .0/.255.
+def loopback_addresses(count: int, base: str | None = None, port: int = 80) -> list[str]:
+    """``count`` addresses in a /16 of 127.0.0.0/8, skipping .0 and .255 host bytes.
 
-    The /16 defaults to one derived from the process id, so fleets of parallel test workers
-    do not collide; 127.0.0.0/16 (where 127.0.0.1 lives) is never used.
+    Without ``base``, a /16 between 127.100.0.0 and 127.249.0.0 is picked at random and taken
+    only if nothing listens on its first address, so fleets of parallel test workers do not
+    collide; 127.0.0.0/16 (where 127.0.0.1 lives) is never used.
     """
     if base is None:
-        base = f"127.{100 + os.getpid() % 150}.0.0/16"
+        rng = random.SystemRandom()
+        for _ in range(20):
+            candidate = f"127.{rng.randrange(100, 250)}.0.0/16"
+            if _free(f"{candidate.rsplit('.', 2)[0]}.0.1", port):
+                base = candidate
+                break
+        else:
+            raise FleetError("found no free 127.x.0.0/16 for the fleet; pass --address-base")
     try:
         network = ipaddress.IPv4Network(base)
     except ValueError as exc:
         raise FleetError(f"not an IPv4 network: {base} ({exc})") from exc
     if not network.subnet_of(ipaddress.IPv4Network("127.0.0.0/8")):
         raise FleetError(f"loopback fleets live in 127.0.0.0/8, not {base}")
-    hosts = (h for h in network.hosts() if 0 < int(h) % 256 < 255)
     addresses = []
-    for host in hosts:
-        if host == ipaddress.ip_address("127.0.0.1"):
+    for host in network.hosts():
+        if not 0 < int(host) % 256 < 255 or host == ipaddress.IPv4Address("127.0.0.1"):
             continue
         addresses.append(str(host))
         if len(addresses) == count:
             return addresses
     raise FleetError(f"{base} has room for {len(addresses)} cameras, not {count}")
+
+
+def _free(address: str, port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((address, port))
+        except OSError:
+            return False
+    return True
 
 
 class Fleet:
@@ -176,7 +193,7 @@ class Fleet:
         count = len(self._members)
         namespaces: list[str | None] = [None] * count
         if self.backend == "loopback":
-            addresses = loopback_addresses(count, self._address_base)
+            addresses = loopback_addresses(count, self._address_base, self._http_port)
         elif self.backend == "netns":
             from simulators.fleet import netns  # noqa: PLC0415
 

@@ -222,11 +222,13 @@ def load_fleet_file(path: str | Path) -> list[FleetMember]:
         if template_name is not None and template_name not in templates:
             raise SpecError(f"{where}: unknown template {template_name!r} "
                             f"(defined: {', '.join(templates) or 'none'})")
+        layers = [dict(defaults), dict(templates.get(template_name) or {}), entry]
         try:
-            faults = [parse_fault(f) for f in entry.pop("faults", [])]
+            # Faults add up across defaults, template and entry rather than replace each other.
+            faults = [parse_fault(f) for layer in layers for f in layer.pop("faults", None) or []]
         except ValidationError as exc:
             raise SpecError(f"{where}: invalid fault:\n{format_validation_error(exc)}") from exc
-        overrides = deep_merge(deep_merge(defaults, templates.get(template_name) or {}), entry)
+        overrides = deep_merge(deep_merge(layers[0], layers[1]), entry)
         for k in range(count):
             index = len(members)
             generated = generate_camera(index, seed + k if count > 1 else seed)
