@@ -24,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from types import TracebackType
@@ -64,16 +65,27 @@ class CameraStateError(RuntimeError):
     """The camera is not in a state that allows the call; the message names the state."""
 
 
+SocketPlacement = Callable[[], AbstractAsyncContextManager[None]]
+
+
+@asynccontextmanager
+async def _here() -> AsyncIterator[None]:
+    yield
+
+
 @dataclass
 class SharedTransports:
     """Sockets and servers that many cameras of one event loop share (a fleet worker).
 
     A lone camera gets private ones. ``group`` is the WS-Discovery multicast socket; sharing it
-    turns the N² Hello/Bye deliveries of N cameras into N.
+    turns the N² Hello/Bye deliveries of N cameras into N. ``placement`` is entered whenever
+    the camera opens sockets (start, reboot, a replaced unit coming up): on the netns backend
+    it switches into the camera's network namespace, so sockets land there every time.
     """
 
     http: HttpServer = field(default_factory=HttpServer)
     group: SharedGroupSocket | None = None
+    placement: SocketPlacement = _here
 
 
 class SimulatedCamera:
@@ -147,11 +159,12 @@ class SimulatedCamera:
             await self.set_faults(self._initial_faults)
 
     async def _start_services(self) -> None:
-        await self._shared.http.listen(self.http)
-        if self.snmp is not None:
-            await self.snmp.start()
-        # Discovery last: Hello announces XAddrs, which must already answer.
-        await self.discovery.start()
+        async with self._shared.placement():
+            await self._shared.http.listen(self.http)
+            if self.snmp is not None:
+                await self.snmp.start()
+            # Discovery last: Hello announces XAddrs, which must already answer.
+            await self.discovery.start()
 
     async def _stop_services(self, say_bye: bool = True) -> None:
         if say_bye:
@@ -231,9 +244,10 @@ class SimulatedCamera:
         self.state.clock_offset_s = clock_offset(self.faults)
         self._apply_preset_offsets()
         if announce and identity_changed:
-            if self.snmp is not None:
-                await self.snmp.start()
-            await self.discovery.start()
+            async with self._shared.placement():
+                if self.snmp is not None:
+                    await self.snmp.start()
+                await self.discovery.start()
         elif self.snmp is not None and self.snmp.running:
             self.snmp.refresh()
         # Only a change of the non_discoverable fault touches the mode, so a SetDiscoveryMode

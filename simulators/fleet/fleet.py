@@ -116,7 +116,7 @@ class Fleet:
                  workers: int | None = None, address_base: str | None = None,
                  http_port: int | None = None, snmp_port: int | None = None,
                  discovery_port: int = 3702, reboot_seconds: float = 2.0,
-                 call_timeout_s: float = 120.0) -> None:
+                 share_transports: bool = True, call_timeout_s: float = 120.0) -> None:
         if backend not in BACKENDS:
             raise FleetError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
         ids = [m.spec.id for m in members]
@@ -131,6 +131,8 @@ class Fleet:
         self._members = list(members)
         self._address_base = address_base
         self._reboot_seconds = reboot_seconds
+        #: Off only to measure the alternative: private HTTP/discovery sockets per camera.
+        self._share = share_transports
         self._timeout = call_timeout_s
         wanted = workers or max(1, min(os.cpu_count() or 1,
                                        -(-len(members) // CAMERAS_PER_WORKER)))
@@ -234,7 +236,7 @@ class Fleet:
         scripts without a main guard; a plain child process imports only what it needs.
         """
         options = WorkerOptions(reboot_seconds=self._reboot_seconds,
-                                shared_group=self.backend == "loopback",
+                                share_transports=self._share and self.backend == "loopback",
                                 discovery_port=self.discovery_port)
         for _ in range(self._worker_count):
             parent_sock, child_sock = socket.socketpair()

@@ -24,13 +24,16 @@ import logging
 import resource
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simulators.faults import Fault, fault_to_json, parse_fault
 from simulators.spec import CameraSpec
+
+if TYPE_CHECKING:
+    from simulators.camera import SocketPlacement
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +51,9 @@ class CameraLaunch:
 @dataclass
 class WorkerOptions:
     reboot_seconds: float = 2.0
-    #: Share one WS-Discovery group socket among the worker's cameras (loopback backend).
-    shared_group: bool = True
+    #: Share one HTTP server and one WS-Discovery group socket among the worker's cameras.
+    #: Needs every camera in the worker's own network namespace (not so on netns).
+    share_transports: bool = True
     discovery_port: int = 3702
     group_interface: str = "127.0.0.1"
 
@@ -64,11 +68,6 @@ def worker_main(fd: int) -> None:
 
 
 
-@contextlib.contextmanager
-def _no_namespace() -> Iterator[None]:
-    yield
-
-
 class Worker:
     def __init__(self, conn: Connection, options: WorkerOptions) -> None:
         from simulators.camera import SharedTransports  # noqa: PLC0415 (heavy: child only)
@@ -76,17 +75,16 @@ class Worker:
         self.conn = conn
         self.options = options
         self.cameras: dict[str, Any] = {}
-        self.netns_of: dict[str, str] = {}
         self.shared = SharedTransports()
         self._stopped = asyncio.Event()
-        self._start_lock = asyncio.Lock()
+        self._namespace_lock = asyncio.Lock()
 
     async def run(self) -> None:
         from simulators.discovery import SharedGroupSocket  # noqa: PLC0415
 
         loop = asyncio.get_running_loop()
         await self.shared.http.open()
-        if self.options.shared_group:
+        if self.options.share_transports:
             group = SharedGroupSocket(port=self.options.discovery_port,
                                       interface=self.options.group_interface)
             await group.open()
@@ -129,50 +127,44 @@ class Worker:
             raise KeyError(f"no camera {camera_id!r} in this worker") from None
 
     async def cmd_start(self, launches: list[CameraLaunch]) -> list[dict[str, Any]]:
-        from simulators.camera import SimulatedCamera  # noqa: PLC0415
+        from simulators.camera import SharedTransports, SimulatedCamera  # noqa: PLC0415
 
         started = []
-        async with self._start_lock:
-            for launch in launches:
-                faults: list[Fault] = [parse_fault(f) for f in launch.faults]
-                camera = SimulatedCamera(launch.spec, reboot_seconds=self.options.reboot_seconds,
-                                         faults=faults, shared=self.shared
-                                         if launch.netns is None else None)
-                await self._start_in(camera, launch.netns)
-                self.cameras[launch.spec.id] = camera
-                if launch.netns is not None:
-                    self.netns_of[launch.spec.id] = launch.netns
-                started.append({"id": launch.spec.id, "http_port": camera.http_port,
-                                "snmp_port": camera.snmp_port,
-                                "discovery_port": camera.discovery.port})
+        for launch in launches:
+            faults: list[Fault] = [parse_fault(f) for f in launch.faults]
+            if launch.netns is not None:
+                shared = SharedTransports(placement=self._namespace_placement(launch.netns))
+            elif self.options.share_transports:
+                shared = self.shared
+            else:
+                shared = None
+            camera = SimulatedCamera(launch.spec, reboot_seconds=self.options.reboot_seconds,
+                                     faults=faults, shared=shared)
+            await camera.start()
+            self.cameras[launch.spec.id] = camera
+            started.append({"id": launch.spec.id, "http_port": camera.http_port,
+                            "snmp_port": camera.snmp_port,
+                            "discovery_port": camera.discovery.port})
         # Everything allocated so far lives as long as the fleet: keep the collector off it.
         gc.collect()
         gc.freeze()
         return started
 
-    async def _start_in(self, camera: Any, netns: str | None) -> None:
-        if netns is None:
-            await camera.start()
-            return
+    def _namespace_placement(self, netns: str) -> SocketPlacement:
         from simulators.fleet.netns import entered  # noqa: PLC0415
 
-        # Sockets belong to the namespace their creating thread is in; starting cameras one
-        # at a time (the start lock) keeps other socket creation out of this window.
-        with entered(netns):
-            await camera.start()
+        @contextlib.asynccontextmanager
+        async def placement() -> AsyncIterator[None]:
+            # Sockets belong to the namespace their creating thread is in. One camera at a
+            # time holds the lock, so no other camera's sockets open during the switch.
+            async with self._namespace_lock:
+                with entered(netns):
+                    yield
+
+        return placement
 
     async def cmd_faults(self, camera_id: str, faults: list[dict[str, Any]]) -> None:
-        camera = self._camera(camera_id)
-        parsed = [parse_fault(f) for f in faults]
-        netns = self.netns_of.get(camera_id)
-        if netns is None:
-            await camera.set_faults(parsed)
-            return
-        from simulators.fleet.netns import entered  # noqa: PLC0415
-
-        async with self._start_lock:  # a replaced/restored camera opens sockets again
-            with entered(netns):
-                await camera.set_faults(parsed)
+        await self._camera(camera_id).set_faults([parse_fault(f) for f in faults])
 
     async def cmd_reboot(self, camera_id: str) -> None:
         await self._camera(camera_id).reboot()
