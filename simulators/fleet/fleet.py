@@ -237,6 +237,7 @@ class Fleet:
         """
         options = WorkerOptions(reboot_seconds=self._reboot_seconds,
                                 share_transports=self._share and self.backend == "loopback",
+                                share_snmp=self._share,
                                 discovery_port=self.discovery_port)
         for _ in range(self._worker_count):
             parent_sock, child_sock = socket.socketpair()

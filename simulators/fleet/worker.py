@@ -54,6 +54,9 @@ class WorkerOptions:
     #: Share one HTTP server and one WS-Discovery group socket among the worker's cameras.
     #: Needs every camera in the worker's own network namespace (not so on netns).
     share_transports: bool = True
+    #: Share one SNMP engine even where sockets cannot be shared (each socket is still the
+    #: camera's own, opened in its namespace).
+    share_snmp: bool = True
     discovery_port: int = 3702
     group_interface: str = "127.0.0.1"
 
@@ -81,9 +84,13 @@ class Worker:
 
     async def run(self) -> None:
         from simulators.discovery import SharedGroupSocket  # noqa: PLC0415
+        from simulators.snmp_agent import SnmpAgentHost  # noqa: PLC0415
 
         loop = asyncio.get_running_loop()
         await self.shared.http.open()
+        if self.options.share_transports or self.options.share_snmp:
+            self.shared.snmp = SnmpAgentHost()
+            await self.shared.snmp.open()
         if self.options.share_transports:
             group = SharedGroupSocket(port=self.options.discovery_port,
                                       interface=self.options.group_interface)
@@ -94,6 +101,8 @@ class Worker:
         await self._stopped.wait()
         if self.shared.group is not None:
             await self.shared.group.close()
+        if self.shared.snmp is not None:
+            await self.shared.snmp.close()
         await self.shared.http.close()
 
     def _read_commands(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -133,7 +142,8 @@ class Worker:
         for launch in launches:
             faults: list[Fault] = [parse_fault(f) for f in launch.faults]
             if launch.netns is not None:
-                shared = SharedTransports(placement=self._namespace_placement(launch.netns))
+                shared = SharedTransports(http=self.shared.http, snmp=self.shared.snmp,
+                                          placement=self._namespace_placement(launch.netns))
             elif self.options.share_transports:
                 shared = self.shared
             else:

@@ -1,12 +1,21 @@
-"""The camera's SNMP agent, driven the way operators do: with net-snmp's command-line tools.
+"""The camera's SNMP agents, driven the way operators do: with net-snmp's command-line tools.
 
 Every agent runs on the test's own event loop; the net-snmp tools run as subprocesses awaited
 with ``asyncio.create_subprocess_exec`` so the loop keeps serving while they wait.
+
+Tests taking ``make_agent`` (directly or through the ``agent`` fixture) run twice: against the
+stand-alone :class:`SnmpAgent`, and against a camera on a shared :class:`SnmpAgentHost` that
+also hosts two other cameras with other engine IDs and boots, one sharing the camera's
+community and one using "public", with users named like the camera's ("monitor" with other
+keys) and like the ones tests expect to be refused ("intruder"). Any cross-talk between
+cameras on a host would make those tests fail, and the hosted variant checks at teardown that
+the other cameras still answer as themselves.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import shutil
 import socket
@@ -15,11 +24,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from pyasn1.codec.ber import encoder
+from pyasn1.codec.ber import decoder, encoder
 from pysnmp.hlapi.v3arch import asyncio as hlapi
 from pysnmp.proto.api import v2c
+from pysnmp.proto.mpmod.rfc3412 import SNMPv3Message
+from pysnmp.proto.secmod.rfc3414.service import UsmSecurityParameters
 
-from simulators.snmp_agent import SnmpAgent, engine_id_for, sys_object_id_for
+from simulators.snmp_agent import (
+    HostedAgent,
+    SnmpAgent,
+    SnmpAgentHost,
+    engine_id_for,
+    sys_object_id_for,
+)
 from simulators.spec import CameraSpec, SnmpV3User
 from simulators.state import CameraState
 
@@ -34,6 +51,9 @@ ENT_SERIAL = "1.3.6.1.2.1.47.1.1.1.1.11.1"
 ENT_MODEL = "1.3.6.1.2.1.47.1.1.1.1.13.1"
 ENGINE_ID = "1.3.6.1.6.3.10.2.1.1.0"
 ENGINE_BOOTS = "1.3.6.1.6.3.10.2.1.2.0"
+
+SYS_NAME_OID = (1, 3, 6, 1, 2, 1, 1, 5, 0)
+ENGINE_BOOTS_OID = (1, 3, 6, 1, 6, 3, 10, 2, 1, 2, 0)
 
 _no_netsnmp = pytest.mark.skipif(
     shutil.which("snmpget") is None,
@@ -50,8 +70,8 @@ def netsnmp(test: Callable[..., Any]) -> Callable[..., Any]:
 class FakeClock:
     """A monotonic clock the test moves by hand, so uptimes are exact."""
 
-    def __init__(self) -> None:
-        self.now = 1000.0
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
 
     def __call__(self) -> float:
         return self.now
@@ -62,6 +82,10 @@ class Run:
     rc: int
     out: str
     err: str
+
+
+#: Makes an agent for (state, address, port), not yet started, in the variant under test.
+MakeAgent = Callable[[CameraState, str, int], HostedAgent]
 
 
 @pytest.fixture(scope="session")
@@ -89,9 +113,66 @@ def state(spec: CameraSpec, clock: FakeClock) -> CameraState:
     return CameraState(spec, clock=clock)
 
 
+def other_camera(spec: CameraSpec, name: str, mac: str, community: str | None,
+                 users: tuple[SnmpV3User, ...]) -> CameraSpec:
+    """Another unit of the same model: its own name, MAC (so engine ID), serial, credentials."""
+    return spec.model_copy(update={
+        "id": name,
+        "identity": spec.identity.model_copy(update={"mac": mac, "serial": f"SN-{name}"}),
+        "network": spec.network.model_copy(update={"hostname": name}),
+        "snmp": spec.snmp.model_copy(update={"community": community, "v3_users": users}),
+    })
+
+
+def neighbours(spec: CameraSpec) -> list[tuple[CameraSpec, int]]:
+    """The other cameras on the host in the hosted variant, with their snmpEngineBoots."""
+    return [
+        # Shares the fleet community; has a "monitor" with other keys and an "intruder".
+        (other_camera(spec, "dome-2", "44:19:b6:00:00:02", "c4mfleet-ro", (
+            SnmpV3User(name="monitor", auth_key="other-auth-key", priv_key="other-priv-key"),
+            SnmpV3User(name="intruder", auth_key="authpass123", priv_key="privpass123"),
+        )), 7),
+        # The community the tests expect the camera to refuse; "monitor" at a weaker level.
+        (other_camera(spec, "dome-3", "44:19:b6:00:00:03", "public", (
+            SnmpV3User(name="monitor", auth_key="authpass123", priv_protocol="none"),
+        )), 3),
+    ]
+
+
+@pytest.fixture(params=["single", "hosted"])
+async def make_agent(request: pytest.FixtureRequest, spec: CameraSpec,
+                     clock: FakeClock) -> AsyncIterator[MakeAgent]:
+    if request.param == "single":
+        made: list[SnmpAgent] = []
+
+        def make(state: CameraState, address: str, port: int) -> HostedAgent:
+            made.append(SnmpAgent(state, address, port))
+            return made[-1]
+
+        try:
+            yield make
+        finally:
+            for agent in made:
+                await agent.stop()
+        return
+
+    async with SnmpAgentHost() as host:
+        others = []
+        for other, boots in neighbours(spec):
+            other_state = CameraState(other, clock=FakeClock(5000.0))
+            other_state.boots = boots
+            others.append(await host.add(other_state, "127.0.0.1", 0))
+        yield host.agent
+        # Whatever the test did to its camera, the others still answer, each as itself.
+        for other_agent, (other, _) in zip(others, neighbours(spec), strict=True):
+            assert other.snmp.community is not None
+            name = await udp_v2c_get(other_agent.port, other.snmp.community, SYS_NAME_OID)
+            assert name == other.hostname.encode()
+
+
 @pytest.fixture
-async def agent(state: CameraState) -> AsyncIterator[SnmpAgent]:
-    agent = SnmpAgent(state, "127.0.0.1", state.spec.snmp.port)
+async def agent(make_agent: MakeAgent, state: CameraState) -> AsyncIterator[HostedAgent]:
+    agent = make_agent(state, "127.0.0.1", state.spec.snmp.port)
     await agent.start()
     try:
         yield agent
@@ -119,11 +200,11 @@ class Snmp:
         return Run(proc.returncode, out.decode(), err.decode())
 
     @staticmethod
-    def v2c(agent: SnmpAgent, community: str = "c4mfleet-ro") -> list[str]:
+    def v2c(agent: HostedAgent, community: str = "c4mfleet-ro") -> list[str]:
         return ["-v2c", "-c", community, "-t", "1", "-r", "1", f"127.0.0.1:{agent.port}"]
 
     @staticmethod
-    def v3(agent: SnmpAgent, user: str = "monitor", level: str = "authPriv",
+    def v3(agent: HostedAgent, user: str = "monitor", level: str = "authPriv",
            auth: str = "authpass123", priv: str = "privpass123") -> list[str]:
         args = ["-v3", "-u", user, "-l", level, "-t", "1", "-r", "1"]
         if level != "noAuthNoPriv":
@@ -183,8 +264,9 @@ def test_sys_object_id_is_stable_under_the_vendor(spec: CameraSpec) -> None:
     assert sys_object_id_for(CameraSpec.example()) == oid  # same model, same product OID
 
 
-async def test_stop_is_idempotent_and_start_twice_fails(state: CameraState) -> None:
-    agent = SnmpAgent(state, "127.0.0.1", 0)
+async def test_stop_is_idempotent_and_start_twice_fails(make_agent: MakeAgent,
+                                                        state: CameraState) -> None:
+    agent = make_agent(state, "127.0.0.1", 0)
     await agent.stop()  # before start: nothing to do
     await agent.start()
     with pytest.raises(RuntimeError):
@@ -193,29 +275,38 @@ async def test_stop_is_idempotent_and_start_twice_fails(state: CameraState) -> N
     await agent.stop()
 
 
-async def test_start_on_a_taken_port_raises(state: CameraState) -> None:
+async def test_start_on_a_taken_port_raises(make_agent: MakeAgent, state: CameraState) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
         taken.bind(("127.0.0.1", 0))
-        agent = SnmpAgent(state, "127.0.0.1", taken.getsockname()[1])
+        agent = make_agent(state, "127.0.0.1", taken.getsockname()[1])
         with pytest.raises(OSError, match="in use"):
             await agent.start()
         assert not agent.running
 
 
-async def test_stop_frees_the_port(state: CameraState) -> None:
-    agent = SnmpAgent(state, "127.0.0.1", 0)
+async def test_stop_frees_the_port_and_start_binds_it_again(make_agent: MakeAgent,
+                                                            state: CameraState) -> None:
+    agent = make_agent(state, "127.0.0.1", 0)
     await agent.start()
     port = agent.port
     assert port != 0
     await agent.stop()
+    assert not agent.running
+    assert_port_free(port)
+    # What a reboot or a cleared "removed" fault does: the same agent, the same port.
+    await agent.start()
+    assert agent.port == port
+    assert await udp_v2c_get(port, "c4mfleet-ro", SYS_NAME_OID) == b"dome-1"
+    await agent.stop()
+    assert_port_free(port)
+
+
+def assert_port_free(port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", port))  # would raise EADDRINUSE if the agent still held it
-    again = SnmpAgent(state, "127.0.0.1", port)
-    await again.start()
-    await again.stop()
+        sock.bind(("127.0.0.1", port))  # would raise EADDRINUSE if an agent still held it
 
 
-async def test_garbage_datagrams_do_not_kill_the_agent(agent: SnmpAgent) -> None:
+async def test_garbage_datagrams_do_not_kill_the_agent(agent: HostedAgent) -> None:
     loop = asyncio.get_running_loop()
     valid = _v2c_get(b"c4mfleet-ro", (1, 3, 6, 1, 2, 1, 1, 5, 0))
     garbage = [
@@ -242,9 +333,13 @@ async def test_garbage_datagrams_do_not_kill_the_agent(agent: SnmpAgent) -> None
     assert agent.running
 
 
-def _v2c_get(community: bytes, oid: tuple[int, ...]) -> bytes:
+_request_ids = itertools.count(1000)
+
+
+def _v2c_get(community: bytes, oid: tuple[int, ...], request_id: int | None = None) -> bytes:
     pdu = v2c.GetRequestPDU()
     v2c.apiPDU.set_defaults(pdu)
+    v2c.apiPDU.set_request_id(pdu, next(_request_ids) if request_id is None else request_id)
     v2c.apiPDU.set_varbinds(pdu, [(oid, v2c.Null())])
     msg = v2c.Message()
     v2c.apiMessage.set_defaults(msg)
@@ -253,9 +348,69 @@ def _v2c_get(community: bytes, oid: tuple[int, ...]) -> bytes:
     return bytes(encoder.encode(msg))
 
 
+def _v2c_reply(reply: bytes) -> tuple[int, Any]:
+    """(request-id, value of the first var-bind) of a v2c response."""
+    msg, _ = decoder.decode(reply, asn1Spec=v2c.Message())
+    pdu = v2c.apiMessage.get_pdu(msg)
+    return int(v2c.apiPDU.get_request_id(pdu)), v2c.apiPDU.get_varbinds(pdu)[0][1]
+
+
+async def udp_v2c_get(port: int, community: str, oid: tuple[int, ...],
+                      wait_s: float = 2.0) -> bytes | int | None:
+    """One raw v2c GET; the value (octets or int), or None if no answer came."""
+    loop = asyncio.get_running_loop()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
+        sock.bind(("127.0.0.1", 0))
+        await loop.sock_sendto(sock, _v2c_get(community.encode(), oid), ("127.0.0.1", port))
+        try:
+            reply = await asyncio.wait_for(loop.sock_recv(sock, 65535), wait_s)
+        except TimeoutError:
+            return None
+    value = _v2c_reply(reply)[1]
+    return bytes(value) if isinstance(value, v2c.OctetString) else int(value)
+
+
+def _v3_discovery_probe(msg_id: int) -> bytes:
+    """What a v3 manager sends first: no engine ID, no user, reportable (RFC 3414 4)."""
+    msg = SNMPv3Message()
+    msg["msgVersion"] = 3
+    header = msg["msgGlobalData"]
+    header["msgID"] = msg_id
+    header["msgMaxSize"] = 65507
+    header["msgFlags"] = b"\x04"  # reportable, noAuthNoPriv
+    header["msgSecurityModel"] = 3
+    params = UsmSecurityParameters()
+    params["msgAuthoritativeEngineId"] = b""
+    params["msgAuthoritativeEngineBoots"] = 0
+    params["msgAuthoritativeEngineTime"] = 0
+    params["msgUserName"] = b""
+    params["msgAuthenticationParameters"] = b""
+    params["msgPrivacyParameters"] = b""
+    msg["msgSecurityParameters"] = encoder.encode(params)
+    pdu = v2c.GetRequestPDU()
+    v2c.apiPDU.set_defaults(pdu)
+    v2c.apiPDU.set_varbinds(pdu, [])
+    scoped = msg["msgData"]["plaintext"]
+    scoped["contextEngineId"] = b""
+    scoped["contextName"] = b""
+    scoped["data"]["get-request"] = pdu
+    return bytes(encoder.encode(msg))
+
+
+def _v3_report(reply: bytes) -> tuple[int, bytes, int, int]:
+    """(msgID, msgAuthoritativeEngineID, boots, time) of a v3 message."""
+    msg, _ = decoder.decode(reply, asn1Spec=SNMPv3Message())
+    params, _ = decoder.decode(bytes(msg["msgSecurityParameters"]),
+                               asn1Spec=UsmSecurityParameters())
+    return (int(msg["msgGlobalData"]["msgID"]), bytes(params["msgAuthoritativeEngineId"]),
+            int(params["msgAuthoritativeEngineBoots"]),
+            int(params["msgAuthoritativeEngineTime"]))
+
+
 # -- SNMPv1/v2c --------------------------------------------------------------------------------
 @netsnmp
-async def test_v2c_get_system_group(agent: SnmpAgent, snmp: Snmp, spec: CameraSpec) -> None:
+async def test_v2c_get_system_group(agent: HostedAgent, snmp: Snmp, spec: CameraSpec) -> None:
     values = await snmp.get(snmp.v2c(agent), SYS_DESCR, SYS_OBJECT_ID, SYS_CONTACT, SYS_NAME,
                             SYS_LOCATION)
     assert values[SYS_DESCR] == '"Hikvision DS-2DE4425IW-DE firmware V5.7.3 build 220112"'
@@ -267,7 +422,7 @@ async def test_v2c_get_system_group(agent: SnmpAgent, snmp: Snmp, spec: CameraSp
 
 
 @netsnmp
-async def test_get_of_missing_objects_says_so(agent: SnmpAgent, snmp: Snmp) -> None:
+async def test_get_of_missing_objects_says_so(agent: HostedAgent, snmp: Snmp) -> None:
     run = await snmp.run("snmpget", "-On", *snmp.v2c(agent), "1.3.6.1.2.1.1.1.1",
                          "1.3.6.1.2.1.1.99.0", "1.3.6.1.4.1.39165.7.0")
     assert run.rc == 0, run.err
@@ -278,7 +433,7 @@ async def test_get_of_missing_objects_says_so(agent: SnmpAgent, snmp: Snmp) -> N
 
 
 @netsnmp
-async def test_walk_system_group_in_order(agent: SnmpAgent, snmp: Snmp) -> None:
+async def test_walk_system_group_in_order(agent: HostedAgent, snmp: Snmp) -> None:
     run = await snmp.run("snmpwalk", "-Onq", *snmp.v2c(agent), "1.3.6.1.2.1.1")
     assert run.rc == 0, run.err
     values = parse_onq(run.out)
@@ -288,7 +443,7 @@ async def test_walk_system_group_in_order(agent: SnmpAgent, snmp: Snmp) -> None:
 
 
 @netsnmp
-async def test_walk_mib2_is_lexicographic_and_ends_cleanly(agent: SnmpAgent, snmp: Snmp) -> None:
+async def test_walk_mib2_is_lexicographic_and_ends_cleanly(agent: HostedAgent, snmp: Snmp) -> None:
     walk = await snmp.run("snmpwalk", "-Onq", *snmp.v2c(agent), "1.3.6.1.2.1")
     assert walk.rc == 0, walk.err
     oids = list(parse_onq(walk.out))
@@ -309,7 +464,7 @@ async def test_walk_mib2_is_lexicographic_and_ends_cleanly(agent: SnmpAgent, snm
 
 
 @netsnmp
-async def test_getbulk_with_non_repeaters(agent: SnmpAgent, snmp: Snmp) -> None:
+async def test_getbulk_with_non_repeaters(agent: HostedAgent, snmp: Snmp) -> None:
     run = await snmp.run("snmpbulkget", "-Onq", "-Cn1", "-Cr3", *snmp.v2c(agent),
                          "1.3.6.1.2.1.1.4", "1.3.6.1.2.1.2.2.1.1")
     assert run.rc == 0, run.err
@@ -320,7 +475,7 @@ async def test_getbulk_with_non_repeaters(agent: SnmpAgent, snmp: Snmp) -> None:
 
 
 @netsnmp
-async def test_if_phys_address_is_the_mac(agent: SnmpAgent, snmp: Snmp, spec: CameraSpec) -> None:
+async def test_if_phys_address_is_the_mac(agent: HostedAgent, snmp: Snmp, spec: CameraSpec) -> None:
     value = await snmp.get_one(snmp.v2c(agent), IF_PHYS_ADDRESS, "-Ox")
     assert hex_bytes(value) == bytes.fromhex(spec.identity.mac.replace(":", ""))
     values = await snmp.get(snmp.v2c(agent), "1.3.6.1.2.1.2.2.1.2.1", "1.3.6.1.2.1.2.1.0")
@@ -328,14 +483,14 @@ async def test_if_phys_address_is_the_mac(agent: SnmpAgent, snmp: Snmp, spec: Ca
 
 
 @netsnmp
-async def test_entity_serial_and_model(agent: SnmpAgent, snmp: Snmp, spec: CameraSpec) -> None:
+async def test_entity_serial_and_model(agent: HostedAgent, snmp: Snmp, spec: CameraSpec) -> None:
     values = await snmp.get(snmp.v2c(agent), ENT_SERIAL, ENT_MODEL)
     assert values[ENT_SERIAL] == f'"{spec.identity.serial}"'
     assert values[ENT_MODEL] == f'"{spec.identity.model}"'
 
 
 @netsnmp
-async def test_wrong_community_gets_no_answer(agent: SnmpAgent, snmp: Snmp) -> None:
+async def test_wrong_community_gets_no_answer(agent: HostedAgent, snmp: Snmp) -> None:
     run = await snmp.run("snmpget", "-On", "-v2c", "-c", "public", "-t", "0.5", "-r", "0",
                          f"127.0.0.1:{agent.port}", SYS_NAME)
     assert run.rc != 0
@@ -344,7 +499,7 @@ async def test_wrong_community_gets_no_answer(agent: SnmpAgent, snmp: Snmp) -> N
 
 
 @netsnmp
-async def test_set_is_refused_and_changes_nothing(agent: SnmpAgent, snmp: Snmp,
+async def test_set_is_refused_and_changes_nothing(agent: HostedAgent, snmp: Snmp,
                                                   state: CameraState) -> None:
     before = state.spec
     run = await snmp.run("snmpset", "-On", *snmp.v2c(agent), SYS_NAME, "s", "hijacked")
@@ -358,10 +513,10 @@ async def test_set_is_refused_and_changes_nothing(agent: SnmpAgent, snmp: Snmp,
 
 
 @netsnmp
-async def test_community_none_turns_v1_v2c_off(spec: CameraSpec, clock: FakeClock,
-                                               snmp: Snmp) -> None:
+async def test_community_none_turns_v1_v2c_off(make_agent: MakeAgent, spec: CameraSpec,
+                                               clock: FakeClock, snmp: Snmp) -> None:
     v3_only = spec.model_copy(update={"snmp": spec.snmp.model_copy(update={"community": None})})
-    agent = SnmpAgent(CameraState(v3_only, clock=clock), "127.0.0.1", 0)
+    agent = make_agent(CameraState(v3_only, clock=clock), "127.0.0.1", 0)
     await agent.start()
     try:
         run = await snmp.run("snmpget", "-On", "-v2c", "-c", "c4mfleet-ro", "-t", "0.5", "-r",
@@ -374,7 +529,7 @@ async def test_community_none_turns_v1_v2c_off(spec: CameraSpec, clock: FakeCloc
 
 # -- SNMPv3 ----------------------------------------------------------------------------------
 @netsnmp
-async def test_v3_auth_priv_sha_aes(agent: SnmpAgent, snmp: Snmp, spec: CameraSpec) -> None:
+async def test_v3_auth_priv_sha_aes(agent: HostedAgent, snmp: Snmp, spec: CameraSpec) -> None:
     values = await snmp.get(snmp.v3(agent), SYS_NAME, ENT_SERIAL, ENGINE_ID)
     assert values[SYS_NAME] == '"dome-1"'
     assert values[ENT_SERIAL] == f'"{spec.identity.serial}"'
@@ -385,7 +540,7 @@ async def test_v3_auth_priv_sha_aes(agent: SnmpAgent, snmp: Snmp, spec: CameraSp
 
 
 @netsnmp
-async def test_v3_wrong_auth_key_fails(agent: SnmpAgent, snmp: Snmp) -> None:
+async def test_v3_wrong_auth_key_fails(agent: HostedAgent, snmp: Snmp) -> None:
     run = await snmp.run("snmpget", "-On", *snmp.v3(agent, auth="not-the-key"), SYS_NAME)
     assert run.rc != 0
     assert "Authentication failure" in run.err
@@ -393,7 +548,7 @@ async def test_v3_wrong_auth_key_fails(agent: SnmpAgent, snmp: Snmp) -> None:
 
 
 @netsnmp
-async def test_v3_unknown_user_and_weaker_level_get_no_data(agent: SnmpAgent,
+async def test_v3_unknown_user_and_weaker_level_get_no_data(agent: HostedAgent,
                                                             snmp: Snmp) -> None:
     unknown = await snmp.run("snmpget", "-On", *snmp.v3(agent, user="intruder"), SYS_NAME)
     assert unknown.rc != 0
@@ -410,13 +565,13 @@ async def test_v3_unknown_user_and_weaker_level_get_no_data(agent: SnmpAgent,
     ("SHA256", "none", "authNoPriv"),
     ("none", "none", "noAuthNoPriv"),
 ], ids="-".join)
-async def test_v3_protocols(spec: CameraSpec, clock: FakeClock, snmp: Snmp,
-                            case: tuple[str, str, str]) -> None:
+async def test_v3_protocols(make_agent: MakeAgent, spec: CameraSpec, clock: FakeClock,
+                            snmp: Snmp, case: tuple[str, str, str]) -> None:
     auth, priv, level = case
     user = SnmpV3User(name="ops", auth_protocol=auth, auth_key="auth-secret-1" * (auth != "none"),
                       priv_protocol=priv, priv_key="priv-secret-1" * (priv != "none"))
     spec = spec.model_copy(update={"snmp": spec.snmp.model_copy(update={"v3_users": (user,)})})
-    agent = SnmpAgent(CameraState(spec, clock=clock), "127.0.0.1", 0)
+    agent = make_agent(CameraState(spec, clock=clock), "127.0.0.1", 0)
     await agent.start()
     try:
         args = ["-v3", "-u", "ops", "-l", level, "-t", "1", "-r", "1"]
@@ -432,7 +587,7 @@ async def test_v3_protocols(spec: CameraSpec, clock: FakeClock, snmp: Snmp,
 
 # -- live state --------------------------------------------------------------------------------
 @netsnmp
-async def test_sys_uptime_follows_the_camera_clock(agent: SnmpAgent, snmp: Snmp,
+async def test_sys_uptime_follows_the_camera_clock(agent: HostedAgent, snmp: Snmp,
                                                    clock: FakeClock) -> None:
     first = int(await snmp.get_one(snmp.v2c(agent), SYS_UPTIME, "-Ot"))
     clock.now += 12.34
@@ -442,7 +597,7 @@ async def test_sys_uptime_follows_the_camera_clock(agent: SnmpAgent, snmp: Snmp,
 
 
 @netsnmp
-async def test_reboot_bumps_engine_boots_and_resets_uptime(agent: SnmpAgent, snmp: Snmp,
+async def test_reboot_bumps_engine_boots_and_resets_uptime(agent: HostedAgent, snmp: Snmp,
                                                            state: CameraState,
                                                            clock: FakeClock) -> None:
     clock.now += 3600
@@ -463,7 +618,7 @@ async def test_reboot_bumps_engine_boots_and_resets_uptime(agent: SnmpAgent, snm
 
 
 @netsnmp
-async def test_refresh_rereads_the_spec(agent: SnmpAgent, snmp: Snmp,
+async def test_refresh_rereads_the_spec(agent: HostedAgent, snmp: Snmp,
                                         state: CameraState) -> None:
     spec = state.spec
     state.spec = spec.model_copy(update={
@@ -482,7 +637,7 @@ async def test_refresh_rereads_the_spec(agent: SnmpAgent, snmp: Snmp,
     assert await snmp.get_one(snmp.v3(agent), SYS_NAME) == '"dome-1b"'
 
 
-async def test_long_lived_v3_client_resyncs_after_reboot(agent: SnmpAgent, state: CameraState,
+async def test_long_lived_v3_client_resyncs_after_reboot(agent: HostedAgent, state: CameraState,
                                                          clock: FakeClock) -> None:
     # pysnmp's manager keeps the engine's boots/time between requests (net-snmp one-shots
     # re-discover every time), so it exercises the notInTimeWindow re-synchronisation.
@@ -510,5 +665,271 @@ async def test_long_lived_v3_client_resyncs_after_reboot(agent: SnmpAgent, state
         assert await boots_and_uptime() == (2, 0)
         clock.now += 3
         assert await boots_and_uptime() == (2, 300)
+        # What SimulatedCamera.reboot() does: silent while down, same port after.
+        await agent.stop()
+        state.reboot()
+        await agent.start()
+        assert await boots_and_uptime() == (3, 0)
     finally:
         manager.close_dispatcher()
+
+
+@netsnmp
+async def test_replaced_unit_gets_its_new_engine_id_on_restart(agent: HostedAgent, snmp: Snmp,
+                                                               state: CameraState) -> None:
+    old_engine_id = agent.engine_id
+    spec = state.spec
+    state.spec = spec.model_copy(update={"identity": spec.identity.model_copy(
+        update={"mac": "44:19:b6:ab:cd:ef", "serial": "DS-REPLACED-0001"})})
+    agent.refresh()
+    values = await snmp.get(snmp.v3(agent), ENT_SERIAL, ENGINE_ID)
+    assert values[ENT_SERIAL] == '"DS-REPLACED-0001"'
+    # refresh() keeps the engine ID: the v3 keys are localised to it.
+    assert hex_bytes(values[ENGINE_ID]) == old_engine_id == agent.engine_id
+    mac = await snmp.get_one(snmp.v2c(agent), IF_PHYS_ADDRESS, "-Ox")
+    assert hex_bytes(mac) == bytes.fromhex("4419b6abcdef")
+    await agent.stop()
+    await agent.start()
+    assert agent.engine_id == engine_id_for(state.spec) != old_engine_id
+    values = await snmp.get(snmp.v3(agent), ENGINE_ID, SYS_NAME)
+    assert hex_bytes(values[ENGINE_ID]) == agent.engine_id
+    assert values[SYS_NAME] == '"dome-1"'
+
+
+# -- many cameras on one host ------------------------------------------------------------------
+def camera_state(spec: CameraSpec, name: str, mac: str, *,
+                 community: str | None = "c4mfleet-ro",
+                 users: tuple[SnmpV3User, ...] | None = None, boots: int = 1,
+                 clock: FakeClock | None = None) -> CameraState:
+    users = spec.snmp.v3_users if users is None else users
+    state = CameraState(other_camera(spec, name, mac, community, users),
+                        clock=clock or FakeClock())
+    state.boots = boots
+    return state
+
+
+@pytest.fixture
+async def host() -> AsyncIterator[SnmpAgentHost]:
+    async with SnmpAgentHost() as host:
+        yield host
+
+
+@netsnmp
+async def test_cameras_sharing_a_community_answer_as_themselves(host: SnmpAgentHost,
+                                                                spec: CameraSpec,
+                                                                snmp: Snmp) -> None:
+    cameras = [await host.add(camera_state(spec, f"cam-{n}", f"02:00:00:00:00:0{n}", boots=n),
+                              "127.0.0.1", 0) for n in range(1, 4)]
+    for n, camera in enumerate(cameras, start=1):
+        values = await snmp.get(snmp.v2c(camera), SYS_NAME, ENGINE_ID, ENGINE_BOOTS)
+        assert values[SYS_NAME] == f'"cam-{n}"'
+        assert hex_bytes(values[ENGINE_ID]) == camera.engine_id
+        assert values[ENGINE_BOOTS] == str(n)
+    assert len({camera.engine_id for camera in cameras}) == 3
+
+
+async def test_one_cameras_community_does_not_open_another(host: SnmpAgentHost,
+                                                           spec: CameraSpec) -> None:
+    a = await host.add(camera_state(spec, "cam-a", "02:00:00:00:00:0a",
+                                    community="alpha"), "127.0.0.1", 0)
+    b = await host.add(camera_state(spec, "cam-b", "02:00:00:00:00:0b",
+                                    community="beta"), "127.0.0.1", 0)
+    v3_only = await host.add(camera_state(spec, "cam-c", "02:00:00:00:00:0c",
+                                          community=None),
+                             "127.0.0.1", 0)
+    assert await udp_v2c_get(a.port, "alpha", SYS_NAME_OID) == b"cam-a"
+    assert await udp_v2c_get(b.port, "beta", SYS_NAME_OID) == b"cam-b"
+    results = await asyncio.gather(
+        udp_v2c_get(a.port, "beta", SYS_NAME_OID, wait_s=0.3),
+        udp_v2c_get(b.port, "alpha", SYS_NAME_OID, wait_s=0.3),
+        udp_v2c_get(v3_only.port, "alpha", SYS_NAME_OID, wait_s=0.3),
+        udp_v2c_get(v3_only.port, "beta", SYS_NAME_OID, wait_s=0.3),
+    )
+    assert results == [None, None, None, None]
+
+
+@netsnmp
+async def test_v3_user_of_one_camera_gets_nothing_from_another(host: SnmpAgentHost,
+                                                               spec: CameraSpec,
+                                                               snmp: Snmp) -> None:
+    monitor_a = SnmpV3User(name="monitor", auth_key="authpass123", priv_key="privpass123")
+    monitor_b = SnmpV3User(name="monitor", auth_key="b-auth-pass", priv_key="b-priv-pass")
+    alice = SnmpV3User(name="alice", auth_key="authpass123", priv_key="privpass123")
+    a = await host.add(camera_state(spec, "cam-a", "02:00:00:00:00:0a", users=(monitor_a, alice)),
+                       "127.0.0.1", 0)
+    b = await host.add(camera_state(spec, "cam-b", "02:00:00:00:00:0b", users=(monitor_b,)),
+                       "127.0.0.1", 0)
+    assert await snmp.get_one(snmp.v3(a), SYS_NAME) == '"cam-a"'
+    assert await snmp.get_one(snmp.v3(b, auth="b-auth-pass", priv="b-priv-pass"),
+                              SYS_NAME) == '"cam-b"'
+    # A's "monitor" keys on B, whose "monitor" has others.
+    wrong_keys = await snmp.run("snmpget", "-On", *snmp.v3(b), SYS_NAME)
+    assert wrong_keys.rc != 0
+    assert "Authentication failure" in wrong_keys.err
+    # A user only A has.
+    unknown = await snmp.run("snmpget", "-On", *snmp.v3(b, user="alice"), SYS_NAME)
+    assert unknown.rc != 0
+    assert "Unknown user name" in unknown.err
+    # Skipping discovery and naming A's engine ID (so A's keys, localised to it, are right)
+    # at B's port: B is not the authoritative engine for that ID and must not answer with data.
+    forged = await asyncio.gather(*(
+        snmp.run("snmpget", "-On", "-e", "0x" + a.engine_id.hex(), *snmp.v3(a, user=user)[:-1],
+                 "-t", "0.5", "-r", "0", f"127.0.0.1:{b.port}", SYS_NAME)
+        for user in ("monitor", "alice")))
+    for run in forged:
+        assert run.rc != 0
+        assert "cam-" not in run.out
+
+
+async def test_v3_discovery_reports_each_cameras_own_engine_id_boots_and_time(
+        host: SnmpAgentHost, spec: CameraSpec) -> None:
+    clock_a, clock_b = FakeClock(), FakeClock()
+    a = await host.add(camera_state(spec, "cam-a", "02:00:00:00:00:0a", boots=1, clock=clock_a),
+                       "127.0.0.1", 0)
+    b = await host.add(camera_state(spec, "cam-b", "02:00:00:00:00:0b", boots=42,
+                                    clock=clock_b), "127.0.0.1", 0)
+    clock_a.now += 500
+    clock_b.now += 86400
+    loop = asyncio.get_running_loop()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
+        sock.bind(("127.0.0.1", 0))
+        await loop.sock_sendto(sock, _v3_discovery_probe(1), ("127.0.0.1", a.port))
+        await loop.sock_sendto(sock, _v3_discovery_probe(2), ("127.0.0.1", b.port))
+        reports = sorted([_v3_report(await asyncio.wait_for(loop.sock_recv(sock, 65535), 2))
+                          for _ in range(2)])
+    assert reports == [(1, a.engine_id, 1, 500), (2, b.engine_id, 42, 86400)]
+
+
+@netsnmp
+async def test_interleaved_requests_to_two_cameras_keep_their_identities(
+        host: SnmpAgentHost, spec: CameraSpec, snmp: Snmp) -> None:
+    """Guards the assumption the host is built on: pysnmp handles a request, report or
+    response included, synchronously inside the datagram callback (see the module docstring).
+
+    Were any of it deferred, the other camera's identity (engine ID, boots, objects) would be
+    in place by then, and answers would mix up or not come at all.
+    """
+    a = await host.add(camera_state(spec, "cam-a", "02:00:00:00:00:0a", boots=1),
+                       "127.0.0.1", 0)
+    b = await host.add(camera_state(spec, "cam-b", "02:00:00:00:00:0b", boots=5),
+                       "127.0.0.1", 0)
+    expected = {a.port: (a.engine_id, 1, b"cam-a"), b.port: (b.engine_id, 5, b"cam-b")}
+
+    # 1. A burst queued on both sockets before the loop runs: asyncio reads one datagram per
+    #    socket per iteration, so the engine alternates between the cameras datagram by
+    #    datagram, deterministically.
+    loop = asyncio.get_running_loop()
+    sent: dict[int, int] = {}  # request-id / msgID -> port
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
+        sock.bind(("127.0.0.1", 0))
+        for n in range(40):
+            port = (a.port, b.port)[n % 2]
+            sent[n] = port
+            if n % 4 < 2:
+                request = _v3_discovery_probe(n)
+            else:
+                oid = SYS_NAME_OID if n % 8 < 4 else ENGINE_BOOTS_OID
+                request = _v2c_get(b"c4mfleet-ro", oid, request_id=n)
+            await loop.sock_sendto(sock, request, ("127.0.0.1", port))
+        for _ in range(40):
+            reply = await asyncio.wait_for(loop.sock_recv(sock, 65535), 2)
+            if _msg_version(reply) == 3:  # the discovery report
+                msg_id, engine_id, boots, _ = _v3_report(reply)
+                assert (engine_id, boots) == expected[sent.pop(msg_id)][:2]
+            else:
+                request_id, value = _v2c_reply(reply)
+                _, boots, name = expected[sent.pop(request_id)]
+                assert value == (name if request_id % 8 < 4 else boots)
+    assert not sent
+
+    # 2. Real clients: concurrent net-snmp processes, v3 authPriv (discovery, then the
+    #    authenticated request) and v2c, to both cameras at once.
+    async def check(camera: HostedAgent, target: list[str]) -> None:
+        engine_id, boots, name = expected[camera.port]
+        values = await snmp.get(target, ENGINE_ID, ENGINE_BOOTS, SYS_NAME)
+        assert hex_bytes(values[ENGINE_ID]) == engine_id
+        assert values[ENGINE_BOOTS] == str(boots)
+        assert values[SYS_NAME] == f'"{name.decode()}"'
+
+    await asyncio.gather(*(check(camera, target(camera))
+                           for _ in range(4) for camera in (a, b)
+                           for target in (snmp.v3, snmp.v2c)))
+
+
+def _msg_version(message: bytes) -> int:
+    """msgVersion: the one-octet INTEGER right after the outer SEQUENCE header."""
+    offset = 2 if message[1] < 0x80 else 2 + (message[1] & 0x7F)
+    assert message[offset:offset + 2] == b"\x02\x01"
+    return message[offset + 2]
+
+
+async def test_stopping_or_removing_one_camera_spares_the_others(host: SnmpAgentHost,
+                                                                 spec: CameraSpec) -> None:
+    cameras = [await host.add(camera_state(spec, f"cam-{n}", f"02:00:00:00:00:0{n}"),
+                              "127.0.0.1", 0) for n in range(1, 4)]
+    one, two, three = cameras
+    ports = [camera.port for camera in cameras]
+
+    async def names() -> list[bytes | int | None]:
+        return list(await asyncio.gather(*(udp_v2c_get(port, "c4mfleet-ro", SYS_NAME_OID,
+                                                       wait_s=0.3) for port in ports)))
+
+    await two.stop()
+    assert_port_free(ports[1])
+    assert await names() == [b"cam-1", None, b"cam-3"]
+    two.state.reboot()
+    await two.start()  # a reboot: same port, boots + 1
+    assert two.port == ports[1]
+    assert await udp_v2c_get(two.port, "c4mfleet-ro", ENGINE_BOOTS_OID) == 2
+    assert await names() == [b"cam-1", b"cam-2", b"cam-3"]
+
+    await host.remove(three)
+    assert_port_free(ports[2])
+    assert host.agents == (one, two)
+    assert await names() == [b"cam-1", b"cam-2", None]
+    with pytest.raises(RuntimeError, match="removed"):
+        await three.start()
+    # Its engine ID is free again: the same camera can come back as a new agent.
+    back = await host.add(three.state, "127.0.0.1", ports[2])
+    assert await udp_v2c_get(back.port, "c4mfleet-ro", SYS_NAME_OID) == b"cam-3"
+
+
+async def test_host_close_frees_every_port(spec: CameraSpec) -> None:
+    host = SnmpAgentHost()
+    with pytest.raises(RuntimeError, match="not open"):
+        await host.add(camera_state(spec, "cam-1", "02:00:00:00:00:01"), "127.0.0.1", 0)
+    assert host.agents == ()
+    await host.open()
+    cameras = [await host.add(camera_state(spec, f"cam-{n}", f"02:00:00:00:00:0{n}"),
+                              "127.0.0.1", 0) for n in range(1, 4)]
+    await cameras[0].stop()  # a stopped camera is on the host too
+    await host.close()
+    assert not host.is_open
+    assert not any(camera.running for camera in cameras)
+    for camera in cameras:
+        assert_port_free(camera.port)
+    await host.close()  # idempotent
+    with pytest.raises(RuntimeError, match="not open"):
+        await cameras[1].start()
+    # Opened again, the same cameras come back on the same ports (with a new engine).
+    await host.open()
+    try:
+        for camera in cameras:
+            await camera.start()
+        for n, camera in enumerate(cameras, start=1):
+            name = await udp_v2c_get(camera.port, "c4mfleet-ro", SYS_NAME_OID)
+            assert name == f"cam-{n}".encode()
+    finally:
+        await host.close()
+
+
+async def test_two_cameras_on_a_host_cannot_share_an_engine_id(host: SnmpAgentHost,
+                                                               spec: CameraSpec) -> None:
+    first = await host.add(camera_state(spec, "cam-1", "02:00:00:00:00:01"), "127.0.0.1", 0)
+    twin = camera_state(spec, "cam-1-twin", "02:00:00:00:00:01")
+    with pytest.raises(RuntimeError, match="engine ID"):
+        await host.add(twin, "127.0.0.1", 0)
+    assert host.agents == (first,)
+    assert await udp_v2c_get(first.port, "c4mfleet-ro", SYS_NAME_OID) == b"cam-1"
