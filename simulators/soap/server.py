@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from devmgr.protocols.onvif_schema import OnvifSchema, onvif_schema
 from simulators.soap.auth import DigestAuthenticator, NonceCache, verify_username_token
 from simulators.soap.envelope import SoapFault, fault_envelope, not_authorized, parse_request
 from simulators.soap.registry import Access, CameraControl, Context, Route, allowed, load_all
 from simulators.soap.services.device import served_services
-from simulators.soap.wsdl import OnvifSchema, onvif_schema
 from simulators.spec import User
 from simulators.state import CameraState
 

@@ -23,8 +23,8 @@ from zeep.proxy import AsyncServiceProxy
 from zeep.transports import AsyncTransport
 from zeep.wsse.username import UsernameToken
 
+from devmgr.protocols.onvif_schema import EXTENSION_WSDL
 from simulators.host import CameraHandle, CameraHost
-from simulators.soap.wsdl import EXTENSION_WSDL
 from tests.conftest import loopback_spec
 
 ADMIN = ("admin", "Cam-2024!secure")

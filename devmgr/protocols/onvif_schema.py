@@ -1,5 +1,6 @@
-"""The ONVIF WSDL set the simulator speaks, loaded once per process.
+"""The ONVIF WSDL set camfleet speaks, on both sides, loaded once per process.
 
+The simulated cameras serialize responses from it; devmgr builds request envelopes from it.
 Which set: the ONVIF 2.4.2 WSDLs that onvif-zeep-async installs (``onvif/wsdl``). They are the
 files the named client parses, so the simulator and the client can never disagree about a
 message, and nothing third-party is copied into this repository. That set predates
@@ -61,6 +62,14 @@ class Operation:
     def serialize_response(self, fields: dict[str, Any]) -> Any:
         """The response envelope (lxml element), built and checked by zeep from the schema."""
         return self.binding_operation.output.serialize(**fields).content
+
+    def serialize_request(self, fields: dict[str, Any]) -> Any:
+        """A request envelope (lxml element) for these parameters, built by zeep."""
+        return self.binding_operation.input.serialize(**fields).content
+
+    def deserialize_response(self, body: Any) -> Any:
+        """The response Body as a zeep object (the long-tail path; costs ~1 ms)."""
+        return self.binding_operation.output._deserialize_body(body)["body"]
 
 
 class OnvifSchema:

@@ -1,0 +1,1 @@
+"""devmgr's ONVIF client layer (see ``devmgr.onvif.session``)."""
