@@ -231,8 +231,10 @@ class OnvifPool:
     async def __aenter__(self) -> OnvifPool:
         connector = aiohttp.TCPConnector(limit=self.limit, limit_per_host=self.per_host,
                                          ttl_dns_cache=300, enable_cleanup_closed=True)
-        timeout = aiohttp.ClientTimeout(total=self.timeouts.call,
-                                        sock_connect=self.timeouts.connect)
+        # Per call: connecting, and waiting for the reply. Not ``total``: that would count the
+        # time a request waits for one of the camera's pooled connections as the camera's.
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.timeouts.connect,
+                                        sock_read=self.timeouts.call)
         self._session = aiohttp.ClientSession(connector=connector, timeout=timeout,
                                               headers=_HEADERS, skip_auto_headers=("User-Agent",))
         return self
