@@ -5,7 +5,7 @@ the control API or a test hands to a camera; nothing is monkeypatched. Three fam
 
 * **wire faults** change how the camera answers requests: ``latency``, ``no_response``,
   ``soap_fault``, ``http_500``, ``malformed_xml``, ``quirk_datetime``,
-  ``quirk_snapshot_digest``. They may be limited to some ONVIF operations (``ops``) and fire
+  ``quirk_snapshot_digest``, ``quirk_digest_only``. They may be limited to some ONVIF operations (``ops``) and fire
   with a ``probability``.
 * **unit faults** change what the camera is: ``moved``, ``replaced``, ``ptz_limits_changed``,
   ``auth_failure``, ``non_discoverable``, ``clock_skew``, ``mount_shifted``,
@@ -94,6 +94,13 @@ class QuirkSnapshotDigest(FaultBase):
     """The snapshot URI insists on HTTP Digest and refuses Basic (many do)."""
 
     kind: Literal["quirk_snapshot_digest"] = "quirk_snapshot_digest"
+
+
+class QuirkDigestOnly(FaultBase):
+    """The camera ignores WS-Security and insists on HTTP Digest (Profile T makes Digest
+    mandatory; some firmware then stops honouring UsernameToken)."""
+
+    kind: Literal["quirk_digest_only"] = "quirk_digest_only"
 
 
 class AuthFailure(FaultBase):
@@ -185,7 +192,7 @@ class Reboot(FaultBase):
 
 Fault = Annotated[
     Latency | NoResponse | SoapFaultInjection | Http500 | MalformedXml | QuirkDatetime
-    | QuirkSnapshotDigest | AuthFailure | ClockSkew | Moved | MountShifted | Obstructed | Blurred
+    | QuirkSnapshotDigest | QuirkDigestOnly | AuthFailure | ClockSkew | Moved | MountShifted | Obstructed | Blurred
     | PtzLimitsChanged | PresetMoved | Removed | Replaced | NonDiscoverable | Reboot,
     Field(discriminator="kind"),
 ]
@@ -193,7 +200,7 @@ FAULT_ADAPTER: TypeAdapter[Fault] = TypeAdapter(Fault)
 FAULT_KINDS: tuple[str, ...] = tuple(
     model.model_fields["kind"].default
     for model in (Latency, NoResponse, SoapFaultInjection, Http500, MalformedXml, QuirkDatetime,
-                  QuirkSnapshotDigest, AuthFailure, ClockSkew, Moved, MountShifted, Obstructed,
+                  QuirkSnapshotDigest, QuirkDigestOnly, AuthFailure, ClockSkew, Moved, MountShifted, Obstructed,
                   Blurred, PtzLimitsChanged, PresetMoved, Removed, Replaced, NonDiscoverable,
                   Reboot))
 #: Faults that are actions, applied once, never "in force".
@@ -273,6 +280,8 @@ def effective_spec(base: CameraSpec, faults: Iterable[FaultBase]) -> CameraSpec:
             spec = spec.model_copy(update={"users": changed})
         elif isinstance(fault, NonDiscoverable):
             spec = spec.with_network(discoverable=False)
+        elif isinstance(fault, QuirkDigestOnly):
+            spec = spec.with_network(ws_security=False)
     return spec
 
 

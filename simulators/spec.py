@@ -224,6 +224,8 @@ class NetworkSpec(Model):
     discovery_port: int = Field(default=3702, ge=1, le=65535)
     #: Seconds a WS-Security Created timestamp may differ from the camera clock.
     wsse_max_skew_s: float = Field(default=300.0, gt=0)
+    #: Honour WS-Security UsernameToken; off, only HTTP Digest authenticates.
+    ws_security: bool = True
     ntp_servers: tuple[str, ...] = ("ntp.camfleet.invalid",)
     #: POSIX TZ string the camera reports (``CST-8`` is China Standard Time, UTC+8).
     timezone: str = "CST-8"

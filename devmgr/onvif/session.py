@@ -221,6 +221,7 @@ class OnvifPool:
         self.per_host = per_host
         self.timeouts = timeouts
         self._session: aiohttp.ClientSession | None = None
+        self._global = asyncio.Semaphore(limit)
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -229,7 +230,9 @@ class OnvifPool:
         return self._session
 
     async def __aenter__(self) -> OnvifPool:
-        connector = aiohttp.TCPConnector(limit=self.limit, limit_per_host=self.per_host,
+        # The limits are enforced by our own semaphores (``slot()``), so aiohttp's pool never
+        # queues: its fairness shuffle over waiting hosts cost ~15 % of a 200-camera sweep.
+        connector = aiohttp.TCPConnector(limit=self.limit, limit_per_host=0,
                                          ttl_dns_cache=300, enable_cleanup_closed=True)
         # Per call: connecting, and waiting for the reply. Not ``total``: that would count the
         # time a request waits for one of the camera's pooled connections as the camera's.
@@ -238,6 +241,10 @@ class OnvifPool:
         self._session = aiohttp.ClientSession(connector=connector, timeout=timeout,
                                               headers=_HEADERS, skip_auto_headers=("User-Agent",))
         return self
+
+    def slot(self) -> asyncio.Semaphore:
+        """One of the pool's ``limit`` request slots."""
+        return self._global
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
@@ -260,6 +267,8 @@ class OnvifSession:
         self.xaddrs: dict[str, str] = {"device": device_url}
         #: Set when the camera refused WS-Security but offered HTTP Digest.
         self._digest: aiohttp.DigestAuthMiddleware | None = None
+        #: At most ``per_host`` requests in flight to this camera: cheap firmware chokes on more.
+        self._per_camera = asyncio.Semaphore(pool.per_host)
         self.calls = 0
 
     # -- addresses -----------------------------------------------------------------------------
@@ -314,6 +323,11 @@ class OnvifSession:
         return op.deserialize_response(first.getparent())
 
     async def _post(self, url: str, data: bytes, operation: str, authenticate: bool) -> bytes:
+        async with self._per_camera, self.pool.slot():
+            return await self._exchange(url, data, operation, authenticate)
+
+    async def _exchange(self, url: str, data: bytes, operation: str,
+                        authenticate: bool) -> bytes:
         self.calls += 1
         session = self.pool.session
         middlewares = (self._digest,) if self._digest is not None and authenticate else ()
@@ -328,8 +342,8 @@ class OnvifSession:
                         # some firmware insist on it. Retry once that way, and stay with it.
                         self._digest = aiohttp.DigestAuthMiddleware(self.username,
                                                                     self.password)
-                        return await self._post(url, _strip_header(data), operation,
-                                                authenticate)
+                        return await self._exchange(url, _strip_header(data), operation,
+                                                    authenticate)
                     raise OnvifError(ErrorKind.AUTH, operation,
                                      "HTTP 401: credentials refused")
                 if reply.status >= 400 and b"Fault" not in body:

@@ -1,0 +1,5 @@
+"""``python -m devmgr``: see ``devmgr.cli``."""
+
+from devmgr.cli import main
+
+main()

@@ -1,0 +1,146 @@
+"""devmgr's ONVIF session: auth fallbacks, error classification, the zeep long tail."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from devmgr.inventory.model import ErrorKind
+from devmgr.onvif.session import (
+    OnvifError,
+    OnvifPool,
+    OnvifSession,
+    RequestTemplate,
+    SoapFaultError,
+    Timeouts,
+    parse_body,
+    parse_xs_datetime,
+)
+from devmgr.targets import Target, TargetsFile
+from simulators.fleet.fleet import Fleet
+from simulators.fleet.generate import FleetMember, generate_fleet
+from tests.conftest import free_udp_port
+
+
+@pytest.fixture(scope="module")
+def fleet() -> Iterator[Fleet]:
+    with Fleet([FleetMember(s) for s in generate_fleet(4, seed=77)],
+               discovery_port=free_udp_port()) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def manifest(fleet: Fleet) -> TargetsFile:
+    return fleet.manifest()
+
+
+@pytest.fixture
+async def pool() -> AsyncIterator[OnvifPool]:
+    async with OnvifPool(limit=16, timeouts=Timeouts(connect=0.5, call=1.0)) as opened:
+        yield opened
+
+
+def session(pool: OnvifPool, target: Target, password: str | None = None) -> OnvifSession:
+    return OnvifSession(pool, target.device_url, target.onvif.username,
+                        password if password is not None else target.onvif_password())
+
+
+async def test_lean_call_reads_the_answer(pool: OnvifPool, manifest: TargetsFile) -> None:
+    target = manifest.targets[0]
+    camera = session(pool, target)
+    await camera.sync_clock()
+    info = await camera.call("device", "GetDeviceInformation")
+    assert info.findtext("{*}SerialNumber") == target.serial
+
+
+async def test_digest_only_camera_gets_http_digest(pool: OnvifPool, fleet: Fleet,
+                                                   manifest: TargetsFile) -> None:
+    target = manifest.targets[1]
+    fleet.add_fault(target.id, "quirk_digest_only")
+    try:
+        camera = session(pool, target)
+        info = await camera.call("device", "GetDeviceInformation")
+        assert info.findtext("{*}SerialNumber") == target.serial
+        assert camera._digest is not None  # it switched, and stays switched
+        again = await camera.call("device", "GetHostname")
+        assert again.findtext(".//{*}Name") == target.id
+    finally:
+        fleet.clear_faults(target.id)
+
+
+async def test_wrong_password_is_auth(pool: OnvifPool, manifest: TargetsFile) -> None:
+    camera = session(pool, manifest.targets[2], password="not-it")
+    await camera.sync_clock()  # pre-auth: fine
+    with pytest.raises(SoapFaultError) as caught:
+        await camera.call("device", "GetDeviceInformation")
+    assert caught.value.kind is ErrorKind.AUTH
+
+
+async def test_nothing_listening_is_unreachable(pool: OnvifPool) -> None:
+    with socket.socket() as sock:  # a port that was free a moment ago
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    camera = OnvifSession(pool, f"http://127.0.0.1:{port}/onvif/device_service", "a", "b")
+    with pytest.raises(OnvifError) as caught:
+        await camera.sync_clock()
+    assert caught.value.kind is ErrorKind.UNREACHABLE
+    assert f"127.0.0.1:{port}" in caught.value.message
+
+
+async def test_silent_server_is_timeout(pool: OnvifPool) -> None:
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(5)
+        writer.close()
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        camera = OnvifSession(pool, f"http://127.0.0.1:{port}/onvif/device_service", "a", "b")
+        with pytest.raises(OnvifError) as caught:
+            await camera.sync_clock()
+        assert caught.value.kind is ErrorKind.TIMEOUT
+    finally:
+        server.close()
+
+
+async def test_long_tail_through_zeep(pool: OnvifPool, manifest: TargetsFile) -> None:
+    camera = session(pool, manifest.targets[0])
+    await camera.sync_clock()
+    users = await camera.call_zeep("device", "GetUsers")
+    assert [u.Username for u in users.User] == ["admin", "viewer"]
+    stream = await camera.call_zeep("media", "GetStreamUri", ProfileToken="Profile_1",
+                                    StreamSetup={"Stream": "RTP-Unicast",
+                                                 "Transport": {"Protocol": "RTSP"}})
+    assert stream.MediaUri.Uri.startswith(f"rtsp://{manifest.targets[0].address}:")
+
+
+def test_templates_escape_values() -> None:
+    template = RequestTemplate("media", "GetSnapshotUri", {"ProfileToken": "@@ProfileToken@@"})
+    data = template.render(b"", {"ProfileToken": "a<b&c"})
+    assert b"a&lt;b&amp;c" in data
+    assert b"@@" not in data
+
+
+@pytest.mark.parametrize("reply", [
+    b"<not xml",
+    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>',
+    b"<a/>",
+])
+def test_bad_replies_are_protocol_errors(reply: bytes) -> None:
+    with pytest.raises(OnvifError) as caught:
+        parse_body(reply, "GetDeviceInformation")
+    assert caught.value.kind is ErrorKind.PROTOCOL
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2026-11-29T08:00:00Z", "2026-11-29T08:00:00+00:00"),
+    ("2026-11-29 08:00:00", "2026-11-29T08:00:00+00:00"),  # a vendor's quirk
+    ("2026-11-29T16:00:00+08:00", "2026-11-29T16:00:00+08:00"),
+    ("garbage", None),
+])
+def test_vendor_datetimes(text: str, expected: str | None) -> None:
+    parsed = parse_xs_datetime(text)
+    assert (parsed.isoformat() if parsed else None) == expected
