@@ -12,6 +12,7 @@ SQLite file by default, any SQLAlchemy URL).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -74,7 +75,7 @@ def discover(
                                timeout_s=min(timeout, 5.0), snmp=snmp)
     try:
         with err.status("discovering ...", spinner="dots") as status:
-            report = asyncio.run(discover(options, progress=lambda m: status.update(m)))
+            report = asyncio.run(discover(options, progress=status.update))
     except (TooManyHosts, ValueError, OSError) as exc:
         raise fail(str(exc)) from exc
     _record("discover", {"cidrs": list(options.cidrs), "interfaces": list(options.interfaces)},
@@ -188,10 +189,8 @@ def monitor(
                     out.print(f"{verb} {event.address} {event.endpoint} "
                               f"{' '.join(event.xaddrs)}")
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
-    except KeyboardInterrupt:
-        pass
 
 
 def _record(kind: str, parameters: dict[str, Any], url: str | None, *,
@@ -214,4 +213,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -5,8 +5,8 @@ the control API or a test hands to a camera; nothing is monkeypatched. Three fam
 
 * **wire faults** change how the camera answers requests: ``latency``, ``no_response``,
   ``soap_fault``, ``http_500``, ``malformed_xml``, ``quirk_datetime``,
-  ``quirk_snapshot_digest``, ``quirk_digest_only``. They may be limited to some ONVIF operations (``ops``) and fire
-  with a ``probability``.
+  ``quirk_snapshot_digest``, ``quirk_digest_only``. They may be limited to some ONVIF
+  operations (``ops``) and fire with a ``probability``.
 * **unit faults** change what the camera is: ``moved``, ``replaced``, ``ptz_limits_changed``,
   ``auth_failure``, ``non_discoverable``, ``clock_skew``, ``mount_shifted``,
   ``preset_moved``. They are folded into an *effective spec* and state by
@@ -26,7 +26,7 @@ import hashlib
 import math
 import random
 from collections.abc import Iterable, Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, TypeAdapter
 
@@ -192,17 +192,15 @@ class Reboot(FaultBase):
 
 Fault = Annotated[
     Latency | NoResponse | SoapFaultInjection | Http500 | MalformedXml | QuirkDatetime
-    | QuirkSnapshotDigest | QuirkDigestOnly | AuthFailure | ClockSkew | Moved | MountShifted | Obstructed | Blurred
-    | PtzLimitsChanged | PresetMoved | Removed | Replaced | NonDiscoverable | Reboot,
+    | QuirkSnapshotDigest | QuirkDigestOnly | AuthFailure | ClockSkew | Moved | MountShifted
+    | Obstructed | Blurred | PtzLimitsChanged | PresetMoved | Removed | Replaced
+    | NonDiscoverable | Reboot,
     Field(discriminator="kind"),
 ]
 FAULT_ADAPTER: TypeAdapter[Fault] = TypeAdapter(Fault)
-FAULT_KINDS: tuple[str, ...] = tuple(
-    model.model_fields["kind"].default
-    for model in (Latency, NoResponse, SoapFaultInjection, Http500, MalformedXml, QuirkDatetime,
-                  QuirkSnapshotDigest, QuirkDigestOnly, AuthFailure, ClockSkew, Moved, MountShifted, Obstructed,
-                  Blurred, PtzLimitsChanged, PresetMoved, Removed, Replaced, NonDiscoverable,
-                  Reboot))
+#: Every fault kind, in the order of the union above.
+FAULT_KINDS: tuple[str, ...] = tuple(model.model_fields["kind"].default
+                                     for model in get_args(get_args(Fault)[0]))
 #: Faults that are actions, applied once, never "in force".
 ACTIONS = frozenset({"reboot"})
 
