@@ -1,0 +1,71 @@
+"""The registry: every sweep camfleet makes, kept, so history shows what changed and when.
+
+Regulation Art. 11 asks for the archive of acceptance and maintenance records; Art. 10 asks
+whether a camera moved or was removed. Both need the past, so nothing is overwritten: each
+discover/inventory/commission/audit run is a *sweep*, each camera seen in it an *observation*
+(the full ``Inventory`` or ``DiscoveredDevice`` as JSON), and each physical unit a *device*
+matched across sweeps by serial, else MAC.
+
+SQLite by default (one file, nothing to set up); any SQLAlchemy URL for teams
+(``postgresql+psycopg://user@host/camfleet``, driver installed separately).
+
+    >>> from datetime import UTC, datetime
+    >>> from devmgr.inventory.model import DeviceInfo, Inventory
+    >>> from devmgr.registry import Registry
+    >>> inv = Inventory(target_id="gate-1", address="192.0.2.10",
+    ...                 collected_at=datetime(2025, 1, 6, tzinfo=UTC),
+    ...                 device=DeviceInfo(serial="DS1", firmware="V5.7.3"))
+    >>> with Registry.open("sqlite://") as registry:   # None: ./camfleet-registry.sqlite
+    ...     with registry.sweep("inventory", {"targets": "sha256:..."}) as sweep_id:
+    ...         recorded = registry.record_inventories(sweep_id, [inv])
+    ...     registry.latest_inventories()["gate-1"] == inv
+    True
+
+Guarantees:
+
+* a sweep's observations are committed in batches, but only a *complete* sweep counts for
+  :meth:`Registry.latest_inventories`, :meth:`~Registry.history` and
+  :meth:`~Registry.changes`; a sweep whose process died stays "running" until the next
+  :meth:`Registry.open` on that host marks it "aborted" (the owner's pid, host and start
+  time are stored with it);
+* SQLite runs in WAL mode with foreign keys on and a busy timeout, so several processes
+  can read and write one file; a process killed mid-write leaves the file consistent;
+* a database written by a newer camfleet is refused (:class:`SchemaVersionError`), and an
+  older one is upgraded in place (``_schema.MIGRATIONS``).
+
+Importing this package opens nothing; :meth:`Registry.open` does.
+"""
+
+from devmgr.registry._changes import TRACKED_FIELDS, Change
+from devmgr.registry._errors import RegistryError, SchemaVersionError, mask_url
+from devmgr.registry._records import Device, HistoryEntry, Sweep, SweepId, SweepKind, SweepStatus
+from devmgr.registry._schema import SCHEMA_VERSION
+from devmgr.registry._store import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_BUSY_TIMEOUT_S,
+    DEFAULT_FILENAME,
+    INVENTORY_KINDS,
+    Registry,
+    file_digest,
+)
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_BUSY_TIMEOUT_S",
+    "DEFAULT_FILENAME",
+    "INVENTORY_KINDS",
+    "SCHEMA_VERSION",
+    "TRACKED_FIELDS",
+    "Change",
+    "Device",
+    "HistoryEntry",
+    "Registry",
+    "RegistryError",
+    "SchemaVersionError",
+    "Sweep",
+    "SweepId",
+    "SweepKind",
+    "SweepStatus",
+    "file_digest",
+    "mask_url",
+]
