@@ -29,7 +29,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Discover, inventory and audit fleets of ONVIF/SNMP cameras.")
 # Not a terminal (a pipe, CI): wide enough that tables do not fold every cell.
 out = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # messages stay whole lines, for grep and logs
 
 RegistryOption = Annotated[str | None, typer.Option(
     "--registry", help="registry: a SQLite file or SQLAlchemy URL "

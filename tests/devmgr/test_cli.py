@@ -1,0 +1,74 @@
+"""The devmgr command line, end to end against a small fleet."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from devmgr.cli import app
+from devmgr.registry import Registry
+from simulators.fleet.fleet import Fleet
+from simulators.fleet.generate import FleetMember, generate_fleet
+from tests.conftest import free_udp_port
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def fleet() -> Iterator[Fleet]:
+    with Fleet([FleetMember(s) for s in generate_fleet(6, seed=31)],
+               discovery_port=free_udp_port()) as running:
+        yield running
+
+
+@pytest.fixture
+def manifest(fleet: Fleet, tmp_path: Path) -> Path:
+    path = tmp_path / "fleet.json"
+    fleet.manifest().save(path)
+    return path
+
+
+def test_inventory_json_and_registry(fleet: Fleet, manifest: Path, tmp_path: Path) -> None:
+    registry = tmp_path / "registry.sqlite"
+    result = runner.invoke(app, ["inventory", "--targets", str(manifest), "--json",
+                                 "--registry", str(registry)])
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    expected = {t.id: t.serial for t in fleet.manifest().targets}
+    assert {inv["target_id"]: inv["device"]["serial"] for inv in found} == expected
+    assert all(inv["snmp"]["serial"] == inv["device"]["serial"] for inv in found)
+    with Registry.open(registry) as stored:
+        assert set(stored.latest_inventories()) == set(expected)
+
+
+def test_inventory_table_flags_problems(fleet: Fleet, manifest: Path, tmp_path: Path) -> None:
+    victim = fleet.camera_ids[2]
+    fleet.add_fault(victim, "auth_failure")
+    try:
+        result = runner.invoke(app, ["inventory", "--targets", str(manifest),
+                                     "--registry", str(tmp_path / "r.sqlite")])
+    finally:
+        fleet.clear_faults(victim)
+    assert result.exit_code == 3  # some cameras could not be inventoried
+    assert victim in result.stdout
+    assert "auth: GetDeviceInformation" in result.stdout
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "cannot read targets file"),
+    ("{not json", "not valid JSON"),
+    ('{"targets": [{"id": "a"}]}', "targets.0.address"),
+])
+def test_bad_targets_files_are_named(tmp_path: Path, content: str | None, message: str) -> None:
+    path = tmp_path / "targets.json"
+    if content is not None:
+        path.write_text(content)
+    result = runner.invoke(app, ["inventory", "--targets", str(path),
+                                 "--registry", str(tmp_path / "r.sqlite")])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert str(path) in result.output
