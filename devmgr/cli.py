@@ -43,7 +43,9 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _dump(models: list[Any]) -> str:
-    return json.dumps([m.model_dump(mode="json", exclude_none=True) for m in models], indent=2)
+    # Through model_dump_json: it writes an INF limit as "Infinity", which stays valid JSON.
+    return json.dumps([json.loads(m.model_dump_json(exclude_none=True)) for m in models],
+                      indent=2)
 
 
 @app.command()

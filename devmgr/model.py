@@ -49,7 +49,8 @@ def format_validation_error(exc: ValidationError) -> str:
 class Model(BaseModel):
     """Base for every camfleet data model: frozen, strict about unknown fields."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Limits may be +-INF ("off"): JSON has no such number, so they travel as "Infinity".
+    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_inf_nan="strings")
 
 
 class DeviceIdentity(Model):
