@@ -104,38 +104,32 @@ def inventory(
     camera_timeout: Annotated[float, typer.Option(help="seconds per camera")] = 30.0,
     sweep_timeout: Annotated[float | None, typer.Option(help="seconds for the sweep")] = None,
     snmp: Annotated[bool, typer.Option(help="also read SNMP identity and uptime")] = True,
+    processes: Annotated[int | None, typer.Option(
+        help="worker processes (default: one per 100 cameras, at most one per core)")] = None,
     as_json: JsonOption = False,
     registry: RegistryOption = None,
 ) -> None:
     """Collect what each camera of a targets file is, over ONVIF and SNMP."""
-    from devmgr.inventory.collect import inventory_sweep  # noqa: PLC0415
+    from devmgr.inventory.parallel import parallel_inventory_sweep  # noqa: PLC0415
     from devmgr.onvif.session import Timeouts  # noqa: PLC0415
     from devmgr.registry import file_digest  # noqa: PLC0415
-    from devmgr.snmp import SnmpSession, snmp_identity_for_target  # noqa: PLC0415
     from devmgr.targets import TargetsError, load_targets  # noqa: PLC0415
 
     try:
         targets_file = load_targets(targets)
+        for target in targets_file.targets:  # a missing $VAR is a setup error: say so now
+            target.onvif_password()
     except TargetsError as exc:
         raise fail(str(exc), 2) from exc
     listed = list(targets_file.targets)
     timeouts = Timeouts(call=call_timeout, camera=camera_timeout, sweep=sweep_timeout)
-
-    async def run(progress: Progress, task: Any) -> list[Inventory]:
-        async with SnmpSession(concurrency=concurrency) as session:
-            async def lookup(target: Any) -> Any:
-                return await snmp_identity_for_target(target, session=session)
-
-            return await inventory_sweep(
-                listed, concurrency=concurrency, timeouts=timeouts,
-                snmp=lookup if snmp else None,
-                progress=lambda _inv: progress.advance(task))
-
     columns = (TextColumn("inventory"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task("inventory", total=len(listed))
         try:
-            found = asyncio.run(run(bar, task))
+            found = asyncio.run(parallel_inventory_sweep(
+                listed, processes=processes, concurrency=concurrency, timeouts=timeouts,
+                snmp=snmp, progress=lambda _inv: bar.advance(task)))
         except TargetsError as exc:
             raise fail(str(exc), 2) from exc
     _record("inventory", {"targets": str(targets), "targets_sha256": file_digest(targets)},

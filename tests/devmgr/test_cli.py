@@ -72,3 +72,17 @@ def test_bad_targets_files_are_named(tmp_path: Path, content: str | None, messag
     assert result.exit_code == 2
     assert message in result.output
     assert str(path) in result.output
+
+
+def test_inventory_in_worker_processes_gives_the_same_answers(
+        fleet: Fleet, manifest: Path, tmp_path: Path) -> None:
+    results = []
+    for processes in ("1", "2"):
+        result = runner.invoke(app, ["inventory", "--targets", str(manifest), "--json",
+                                     "--processes", processes,
+                                     "--registry", str(tmp_path / "r.sqlite")])
+        assert result.exit_code == 0, result.output
+        results.append([(inv["target_id"], inv["device"]["serial"], inv.get("mac"),
+                         inv["snmp"]["serial"]) for inv in json.loads(result.stdout)])
+    assert results[0] == results[1]
+    assert [r[0] for r in results[1]] == fleet.camera_ids  # in target order
