@@ -86,7 +86,6 @@ import asyncio
 import contextlib
 import errno
 import functools
-import importlib.resources
 import ipaddress
 import logging
 import os
@@ -95,7 +94,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import CodeType, MappingProxyType, TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any, Final
 
 from pyasn1.type import univ
@@ -113,12 +112,18 @@ from pysnmp.proto import error as proto_error
 from pysnmp.proto.api import v2c
 from pysnmp.proto.mpmod.rfc3412 import SnmpV3MessageProcessingModel
 from pysnmp.proto.rfc3412 import MsgAndPduDispatcher
-from pysnmp.smi import builder, instrum
-from pysnmp.smi import error as smi_error
+from pysnmp.smi import instrum
 
 from devmgr.inventory.model import DeviceError, ErrorKind, SnmpIdentity
 from devmgr.model import Model, normalize_mac
-from devmgr.targets import SnmpCredentials, SnmpV3Credentials, Target, TargetsError
+from devmgr.protocols.pysnmp_mibs import CachedMibBuilder
+from devmgr.targets import (
+    SnmpCredentials,
+    SnmpV3Credentials,
+    Target,
+    TargetsError,
+    resolve_secret,
+)
 
 log = logging.getLogger(__name__)
 
@@ -235,22 +240,11 @@ class SnmpConfig(Model):
     @classmethod
     def from_credentials(cls, credentials: SnmpCredentials, **options: Any) -> SnmpConfig:
         """A config with one target's credentials (``community_env`` resolved now)."""
-        community = _resolve(credentials.community, credentials.community_env,
+        community = resolve_secret(credentials.community, credentials.community_env,
                              "the SNMP community")
         return cls(communities=(community,) if community else (),
                    v3_users=(credentials.v3,) if credentials.v3 else (),
                    port=credentials.port, **options)
-
-
-def _resolve(value: str | None, env: str | None, what: str) -> str | None:
-    if value is not None:
-        return value
-    if env is None:
-        return None
-    try:
-        return os.environ[env]
-    except KeyError:
-        raise TargetsError(f"{what} comes from ${env}, which is not set") from None
 
 
 # -- prepared credentials ------------------------------------------------------------------------
@@ -326,9 +320,9 @@ class _Plan:
 
 
 def _v3_user(user: SnmpV3Credentials) -> tuple[_V3User, list[str]]:
-    auth_key = _resolve(user.auth_key, user.auth_key_env, f"the auth key of SNMPv3 user "
+    auth_key = resolve_secret(user.auth_key, user.auth_key_env, f"the auth key of SNMPv3 user "
                                                           f"{user.user!r}")
-    priv_key = _resolve(user.priv_key, user.priv_key_env, f"the priv key of SNMPv3 user "
+    priv_key = resolve_secret(user.priv_key, user.priv_key_env, f"the priv key of SNMPv3 user "
                                                           f"{user.user!r}")
     auth_protocol = user.auth_protocol
     priv_protocol = user.priv_protocol if auth_protocol != "none" else "none"
@@ -509,54 +503,9 @@ async def _stop_dispatcher(dispatcher: Any, close: Callable[[], None]) -> None:
     await asyncio.sleep(0)  # the transport's connection_lost, which closes the socket
 
 
-# -- cheap engines --------------------------------------------------------------------------------
-
-_CORE_MIB_PACKAGES: Final = ("pysnmp.smi.mibs.instances", "pysnmp.smi.mibs")
-
-
-@functools.cache
-def _core_mib_code(module: str) -> CodeType | None:
-    """Compiled code of one of pysnmp's bundled MIB modules, compiled once per process."""
-    for package in _CORE_MIB_PACKAGES:
-        source = importlib.resources.files(package) / f"{module}.py"
-        if source.is_file():
-            return compile(source.read_bytes(), str(source), "exec")
-    return None
-
-
-class _CachedMibBuilder(builder.MibBuilder):  # type: ignore[misc]
-    """A MibBuilder that executes cached code objects instead of recompiling MIB sources.
-
-    Unless Python runs with -O, pysnmp loads each MIB module of a new engine through
-    ``runpy.run_path``, compiling its source again: ~60 ms of CPU per engine, which made
-    engines too dear to have many. Executing one shared code object into a fresh namespace
-    is what pysnmp itself does under -O; each engine still gets its own module objects and
-    tables, and an engine costs ~4 ms. (The simulators' agent host does the same; devmgr
-    does not import simulators, hence the copy.)
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._cached_loaded: set[str] = set()
-
-    def load_module(self, modName: str, **userCtx: Any) -> Any:
-        if modName in self._cached_loaded:
-            return self
-        code = _core_mib_code(modName)
-        if code is None:  # not a bundled module: let pysnmp search its paths as usual
-            return super().load_module(modName, **userCtx)
-        self._cached_loaded.add(modName)
-        try:
-            exec(code, {"mibBuilder": self, "userCtx": userCtx})
-        except Exception as exc:
-            self._cached_loaded.discard(modName)
-            raise smi_error.MibLoadError(f"MIB module {modName!r} load error: {exc}") from exc
-        return self
-
-
 def _new_engine() -> Any:
     return SnmpEngine(msgAndPduDsp=MsgAndPduDispatcher(
-        instrum.MibInstrumController(_CachedMibBuilder())))
+        instrum.MibInstrumController(CachedMibBuilder())))
 
 
 class _V3Engine:
@@ -572,7 +521,8 @@ class _V3Engine:
     table (a walk of every row) whenever a row was added since the last message, so with a
     row per host every message pays for all hosts seen so far and a sweep turns quadratic
     (1000 hosts: 10.4 ms of CPU per host, against 6.2 ms with 64 hosts per engine). An engine
-    costs ~4 ms to build (see _CachedMibBuilder) plus two USM rows, spread over its hosts.
+    costs ~4 ms to build (see devmgr.protocols.pysnmp_mibs) plus two USM rows, spread over
+    its hosts.
     """
 
     #: Re-sends after notInTimeWindow / unknownEngineID reports (a reboot, a replaced unit);

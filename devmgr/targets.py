@@ -31,7 +31,8 @@ class TargetsError(ValueError):
     """A targets file could not be used; the message names the file, the entry and the fix."""
 
 
-def _resolve(value: str | None, env: str | None, what: str, target: str) -> str | None:
+def resolve_secret(value: str | None, env: str | None, what: str) -> str | None:
+    """An inline secret, or the one in environment variable ``env``; says which is unset."""
     if value is not None:
         return value
     if env is None:
@@ -39,7 +40,7 @@ def _resolve(value: str | None, env: str | None, what: str, target: str) -> str 
     try:
         return os.environ[env]
     except KeyError:
-        raise TargetsError(f"target {target}: {what} comes from ${env}, which is not set") from None
+        raise TargetsError(f"{what} comes from ${env}, which is not set") from None
 
 
 class OnvifCredentials(Model):
@@ -91,8 +92,8 @@ class Target(Model):
         return self.device_service or f"http://{self.address}:{self.http_port}/onvif/device_service"
 
     def onvif_password(self) -> str | None:
-        return _resolve(self.onvif.password, self.onvif.password_env, "the ONVIF password",
-                        self.id)
+        return resolve_secret(self.onvif.password, self.onvif.password_env,
+                              f"target {self.id}: the ONVIF password")
 
 
 class FleetInfo(Model):

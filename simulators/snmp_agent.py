@@ -60,7 +60,7 @@ on :meth:`HostedAgent.refresh`.
 
 The camera objects do not go through pysnmp's MIB machinery at all (see :class:`_CameraMib`),
 and the MIB modules an engine needs internally are compiled once per process instead of once
-per engine (see :class:`_CachedMibBuilder`).
+per engine (see :class:`devmgr.protocols.pysnmp_mibs.CachedMibBuilder`).
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ import struct
 import time
 import zlib
 from collections.abc import Callable, Mapping
-from types import CodeType, TracebackType
+from types import TracebackType
 from typing import Any, Final
 
 from pysnmp.carrier.asyncio.dgram import udp, udp6
@@ -90,9 +90,10 @@ from pysnmp.proto import errind, rfc1902, rfc1905
 from pysnmp.proto import error as proto_error
 from pysnmp.proto.rfc3412 import MsgAndPduDispatcher
 from pysnmp.proto.secmod import rfc2576 as community_secmod
-from pysnmp.smi import builder, instrum
 from pysnmp.smi import error as smi_error
+from pysnmp.smi import instrum
 
+from devmgr.protocols.pysnmp_mibs import CachedMibBuilder
 from simulators.spec import CameraSpec, SnmpSpec, SnmpV3User
 from simulators.state import CameraState
 
@@ -450,49 +451,6 @@ def _delete_user(snmp_engine: Any, name: str, engine_id: bytes) -> None:
         ((*entry.name, 13, *index), "destroy"), snmpEngine=snmp_engine)
 
 
-# -- a cheaper MIB builder -----------------------------------------------------------------------
-
-_CORE_MIB_PACKAGES: Final = ("pysnmp.smi.mibs.instances", "pysnmp.smi.mibs")
-
-
-@functools.cache
-def _core_mib_code(module: str) -> CodeType | None:
-    """Compiled code of one of pysnmp's bundled MIB modules, compiled once per process."""
-    for package in _CORE_MIB_PACKAGES:
-        source = importlib.resources.files(package) / f"{module}.py"
-        if source.is_file():
-            return compile(source.read_bytes(), str(source), "exec")
-    return None
-
-
-class _CachedMibBuilder(builder.MibBuilder):  # type: ignore[misc]
-    """A MibBuilder that executes cached code objects instead of recompiling MIB sources.
-
-    Unless Python runs with -O, pysnmp loads every MIB module through ``runpy.run_path``,
-    i.e. reads and compiles the source again for every engine: ~70 ms and ~0.2 MB of code
-    objects per engine. Executing a shared code object into a fresh namespace is what pysnmp
-    itself does under -O; each engine still gets its own module objects and tables.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._cached_loaded: set[str] = set()
-
-    def load_module(self, modName: str, **userCtx: Any) -> Any:
-        if modName in self._cached_loaded:
-            return self
-        code = _core_mib_code(modName)
-        if code is None:  # not a bundled module: let pysnmp search its paths as usual
-            return super().load_module(modName, **userCtx)
-        self._cached_loaded.add(modName)
-        try:
-            exec(code, {"mibBuilder": self, "userCtx": userCtx})
-        except Exception as exc:
-            self._cached_loaded.discard(modName)
-            raise smi_error.MibLoadError(f"MIB module {modName!r} load error: {exc}") from exc
-        return self
-
-
 # -- the host -----------------------------------------------------------------------------------
 
 #: Seconds between pysnmp housekeeping ticks (cache expiry). The default 0.1 s would mean ten
@@ -573,7 +531,7 @@ class SnmpAgentHost:
         if self._engine is not None:
             return
         loop = asyncio.get_running_loop()
-        mib_builder = _CachedMibBuilder()
+        mib_builder = CachedMibBuilder()
         snmp_engine = engine.SnmpEngine(
             maxMessageSize=MAX_MESSAGE_SIZE,
             msgAndPduDsp=MsgAndPduDispatcher(instrum.MibInstrumController(mib_builder)),
