@@ -40,13 +40,35 @@ from devmgr.onvif.session import (
     OnvifSession,
     SoapFaultError,
     Timeouts,
+    _flatten,
     parse_onvif_datetime,
+    template,
 )
 from devmgr.targets import Target
 
 T = TypeVar("T")
 Progress = Callable[[Inventory], None]
 STREAM_SETUP = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
+#: Every request an inventory makes, by parameter shape (string values are placeholders).
+INVENTORY_REQUESTS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("device", "GetSystemDateAndTime", {}), ("device", "GetDeviceInformation", {}),
+    ("device", "GetServices", {"IncludeCapability": False}),
+    ("device", "GetCapabilities", {"Category": "All"}),
+    ("device", "GetScopes", {}), ("device", "GetNetworkInterfaces", {}),
+    ("device", "GetHostname", {}), ("device", "GetNTP", {}), ("device", "GetDiscoveryMode", {}),
+    ("device", "GetGeoLocation", {}), ("media", "GetProfiles", {}),
+    ("media", "GetStreamUri", {"ProfileToken": "", "StreamSetup": STREAM_SETUP}),
+    ("media", "GetSnapshotUri", {"ProfileToken": ""}), ("recording", "GetRecordings", {}),
+    ("ptz", "GetNodes", {}), ("ptz", "GetConfigurations", {}),
+    ("ptz", "GetConfigurationOptions", {"ConfigurationToken": ""}),
+    ("ptz", "GetStatus", {"ProfileToken": ""}), ("ptz", "GetPresets", {"ProfileToken": ""}),
+)
+
+
+def prime_templates() -> None:
+    """Build the inventory's request templates now (for ``export_templates``)."""
+    for service, operation, params in INVENTORY_REQUESTS:
+        template(service, operation, _flatten(params) if params else ())
 
 
 def _text(element: etree._Element | None, path: str) -> str:

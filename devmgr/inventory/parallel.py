@@ -21,9 +21,14 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from devmgr.inventory.collect import inventory_sweep
+from devmgr.inventory.collect import inventory_sweep, prime_templates
 from devmgr.inventory.model import DeviceError, ErrorKind, Inventory
-from devmgr.onvif.session import DEFAULT_TIMEOUTS, Timeouts
+from devmgr.onvif.session import (
+    DEFAULT_TIMEOUTS,
+    Timeouts,
+    export_templates,
+    install_templates,
+)
 from devmgr.targets import Target
 
 #: Below this many cameras per process, a second process costs more than it saves.
@@ -44,6 +49,8 @@ async def parallel_inventory_sweep(targets: Sequence[Target], *, processes: int 
     if processes <= 1:
         return await sweep_with_snmp(targets, concurrency=concurrency, timeouts=timeouts,
                                      snmp=snmp, progress=progress)
+    prime_templates()
+    templates = export_templates()
     chunks = [list(targets[i::processes]) for i in range(processes)]
     per_process = max(1, concurrency // processes)
     found: dict[str, Inventory] = {}
@@ -52,6 +59,7 @@ async def parallel_inventory_sweep(targets: Sequence[Target], *, processes: int 
         request = json.dumps({
             "targets": [t.model_dump(mode="json", exclude_none=True) for t in chunk],
             "concurrency": per_process, "timeouts": asdict(timeouts), "snmp": snmp,
+            "templates": templates,
         }).encode()
         child = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "devmgr.inventory.parallel", stdin=asyncio.subprocess.PIPE,
@@ -100,6 +108,7 @@ async def _work(request: dict[str, Any]) -> None:
         sys.stdout.write(inventory.model_dump_json() + "\n")
         sys.stdout.flush()
 
+    install_templates(request.get("templates", []))
     await sweep_with_snmp([Target.model_validate(t) for t in request["targets"]],
                           concurrency=request["concurrency"],
                           timeouts=Timeouts(**request["timeouts"]), snmp=request["snmp"],

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import functools
 import hashlib
 import os
 import re
@@ -122,6 +121,13 @@ class RequestTemplate:
         self.body = marker + body
         self.slots = re.findall(rb"@@(\w+)@@", self.body)
 
+    @classmethod
+    def from_parts(cls, head: bytes, body: bytes) -> RequestTemplate:
+        made = cls.__new__(cls)
+        made.head, made.body = head, body
+        made.slots = re.findall(rb"@@(\w+)@@", body)
+        return made
+
     def render(self, header: bytes, values: dict[str, str]) -> bytes:
         body = self.body
         for slot in self.slots:
@@ -130,9 +136,34 @@ class RequestTemplate:
         return self.head + b"<soap-env:Header>" + header + b"</soap-env:Header>" + body
 
 
-@functools.cache
+TemplateKey = tuple[str, str, tuple[tuple[str, Any], ...]]
+_TEMPLATES: dict[TemplateKey, RequestTemplate] = {}
+
+
 def template(service: str, operation: str, shape: tuple[tuple[str, Any], ...]) -> RequestTemplate:
-    return RequestTemplate(service, operation, _unflatten(shape))
+    """The request template for this operation and parameter shape, built once per process."""
+    key = (service, operation, shape)
+    found = _TEMPLATES.get(key)
+    if found is None:
+        found = _TEMPLATES[key] = RequestTemplate(service, operation, _unflatten(shape))
+    return found
+
+
+def export_templates() -> list[Any]:
+    """The templates built so far, as JSON-able data for ``install_templates`` elsewhere.
+
+    Building the first template parses the ONVIF WSDLs (~0.7 s of CPU); a worker process that
+    receives the templates from its parent never needs to.
+    """
+    return [[service, operation, [list(item) for item in shape], t.head.decode("latin-1"),
+             t.body.decode("latin-1")] for (service, operation, shape), t in _TEMPLATES.items()]
+
+
+def install_templates(exported: list[Any]) -> None:
+    for service, operation, shape, head, body in exported:
+        key = (service, operation, tuple((path, value) for path, value in shape))
+        _TEMPLATES.setdefault(key, RequestTemplate.from_parts(head.encode("latin-1"),
+                                                              body.encode("latin-1")))
 
 
 def _flatten(params: dict[str, Any], prefix: str = "") -> tuple[tuple[str, Any], ...]:
