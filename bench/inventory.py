@@ -44,18 +44,18 @@ from simulators.fleet.generate import FleetMember, generate_fleet
 STREAM_SETUP = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
 
 
-async def devmgr_run(targets: list[Target]) -> tuple[int, int]:
-    """(complete inventories, 0): one process, one event loop."""
+async def devmgr_run(targets: list[Target]) -> int:
+    """Complete inventories: one process, one event loop."""
     inventories = await inventory_sweep(targets, concurrency=256,
                                         timeouts=Timeouts(call=10, camera=60))
-    return sum(1 for inv in inventories if inv.device and not inv.errors), 0
+    return sum(1 for inv in inventories if inv.device and not inv.errors)
 
 
-async def devmgr_parallel_run(targets: list[Target]) -> tuple[int, int]:
+async def devmgr_parallel_run(targets: list[Target]) -> int:
     """devmgr as the CLI runs it: one event loop per core (worker processes)."""
     inventories = await parallel_inventory_sweep(targets, concurrency=256,
                                                  timeouts=Timeouts(call=10, camera=60))
-    return sum(1 for inv in inventories if inv.device and not inv.errors), 0
+    return sum(1 for inv in inventories if inv.device and not inv.errors)
 
 
 async def zeep_camera(target: Target) -> int:
@@ -94,14 +94,14 @@ async def zeep_camera(target: Target) -> int:
         await camera.close()
 
 
-async def zeep_run(targets: list[Target]) -> tuple[int, int]:
+async def zeep_run(targets: list[Target]) -> int:
     semaphore = asyncio.Semaphore(100)
 
     async def one(target: Target) -> int:
         async with semaphore:
             return await zeep_camera(target)
 
-    return sum(await asyncio.gather(*(one(t) for t in targets))), 0
+    return sum(await asyncio.gather(*(one(t) for t in targets)))
 
 
 async def warm_zeep(target: Target) -> None:
@@ -118,7 +118,7 @@ def timed(run: Any, targets: list[Target]) -> dict[str, float]:
     # Client CPU: this process plus the inventory worker processes it waited for (the fleet's
     # workers are not waited for until it stops, so they do not count).
     wall, cpu = time.perf_counter(), time.process_time() + _children_cpu()
-    complete, _ = asyncio.run(run(targets))
+    complete = asyncio.run(run(targets))
     wall = time.perf_counter() - wall
     cpu = time.process_time() + _children_cpu() - cpu
     return {"wall_s": wall, "cameras_per_s": len(targets) / wall,

@@ -136,9 +136,10 @@ def basic_user(authorization: str, users: dict[str, User]) -> User | None:
     return None
 
 
-_XS_DATETIME = re.compile(rb"(<[\w:]*UtcTime>)(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.\d+)?"
-                          rb"(?:Z|[+-]00:00)?(</)")
-_POSIX_TZ = re.compile(rb"(<[\w:]*TZ>)[A-Za-z]{3,}([+-]?)(\d{1,2})(</)")
+# Opening tags may carry namespace declarations (zeep writes them on the element itself).
+_XS_DATETIME = re.compile(rb"(<[\w:]*UtcTime(?:\s[^>]*)?>)(\d{4}-\d\d-\d\d)T"
+                          rb"(\d\d:\d\d:\d\d)(?:\.\d+)?(?:Z|[+-]00:00)?(</)")
+_POSIX_TZ = re.compile(rb"(<[\w:]*TZ(?:\s[^>]*)?>)[A-Za-z]{3,}([+-]?)(\d{1,2})(</)")
 
 
 def quirky_datetimes(body: bytes) -> bytes:
