@@ -31,11 +31,34 @@ Guarantees:
 * SQLite runs in WAL mode with foreign keys on and a busy timeout, so several processes
   can read and write one file; a process killed mid-write leaves the file consistent;
 * a database written by a newer camfleet is refused (:class:`SchemaVersionError`), and an
-  older one is upgraded in place (``_schema.MIGRATIONS``).
+  older one is upgraded in place (``_schema.MIGRATIONS``; version 2 added the audit log).
+
+The audit log (regulation Art. 15, 16(3): register who retrieved what, when, how, for what
+purpose and where it went; Art. 20 (2): records must not be altered or destroyed): every
+snapshot or configuration retrieval is registered with :meth:`Registry.log_retrieval` (or
+:meth:`~Registry.log_retrievals`, one transaction). Entries are append-only (no API changes
+or removes one; on SQLite, triggers refuse UPDATE and DELETE) and hash-chained, so
+:meth:`Registry.verify_audit_log` detects an entry edited, deleted or reordered behind the
+registry's back, e.g. by a database owner who dropped the triggers (see ``_audit``).
+
+    >>> with Registry.open("sqlite://") as registry:
+    ...     entry = registry.log_retrieval(
+    ...         who="li.wei", how="onvif:GetSnapshotUri+http-digest",
+    ...         purpose="compliance audit", destination="reports/2025-01/gate-1.jpg",
+    ...         target_id="gate-1", address="192.0.2.10", what="snapshot Profile_1")
+    ...     (entry.seq, registry.verify_audit_log().ok)
+    (1, True)
 
 Importing this package opens nothing; :meth:`Registry.open` does.
 """
 
+from devmgr.registry._audit import (
+    GENESIS_HASH,
+    AuditEntry,
+    AuditProblem,
+    AuditVerification,
+    Retrieval,
+)
 from devmgr.registry._changes import TRACKED_FIELDS, Change
 from devmgr.registry._errors import RegistryError, SchemaVersionError, mask_url
 from devmgr.registry._records import Device, HistoryEntry, Sweep, SweepId, SweepKind, SweepStatus
@@ -53,14 +76,19 @@ __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_BUSY_TIMEOUT_S",
     "DEFAULT_FILENAME",
+    "GENESIS_HASH",
     "INVENTORY_KINDS",
     "SCHEMA_VERSION",
     "TRACKED_FIELDS",
+    "AuditEntry",
+    "AuditProblem",
+    "AuditVerification",
     "Change",
     "Device",
     "HistoryEntry",
     "Registry",
     "RegistryError",
+    "Retrieval",
     "SchemaVersionError",
     "Sweep",
     "SweepId",

@@ -1,12 +1,17 @@
 """The registry's tables (SQLAlchemy 2.0 declarative) and its schema version.
 
-Tables, version 1::
+Tables, version 2::
 
     schema_version  one row per schema version applied (version, applied_at, software_version)
     sweeps          one row per discover/inventory/commission/audit run, kept forever
     devices         one row per physical unit, stable across sweeps (matched by serial, else MAC)
     observations    one row per camera per sweep: the full Inventory / DiscoveredDevice as JSON,
                     plus the columns queries filter on (target, address, serial, MAC, firmware)
+    audit_log       (since version 2) one row per snapshot / configuration retrieval camfleet
+                    made: who, when, how, purpose, destination (Art. 15, 16(3)); append-only
+                    and hash-chained (``_audit``); on SQLite, triggers refuse UPDATE and DELETE
+
+History: version 1 had the first four tables; version 2 added ``audit_log`` (and its triggers).
 
 Adding to the schema (filings, baselines, findings, the hash-chained audit log): declare the
 new tables on :class:`Base`, bump :data:`SCHEMA_VERSION`, and add a step to
@@ -35,12 +40,14 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
+from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "AuditLogRow",
     "Base",
     "DeviceRow",
     "ObservationRow",
@@ -49,7 +56,7 @@ __all__ = [
 ]
 
 #: The schema this camfleet writes. A database stamped with a higher version is refused.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -163,6 +170,64 @@ class ObservationRow(Base):
     payload: Mapped[str] = mapped_column(Text)
 
 
+class AuditLogRow(Base):
+    """One retrieval of a camera's data (snapshot, configuration), Art. 15 and 16(3).
+
+    Append-only. ``seq`` is assigned by the registry (last + 1, inside the write transaction
+    that reads the last ``hash``), not by the database, so the sequence has no gaps and a
+    missing number means a deleted row. ``hash`` is SHA-256 over the canonical serialization
+    of every other column (``_audit.entry_hash``); ``prev_hash`` is the previous row's
+    ``hash`` (64 zeros for seq 1). ``prev_hash`` is unique: the chain cannot fork.
+    """
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(index=True)
+    who: Mapped[str] = mapped_column(String(200))
+    how: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(Text)
+    destination: Mapped[str] = mapped_column(Text)
+    target_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    address: Mapped[str] = mapped_column(String(255))
+    what: Mapped[str] = mapped_column(Text)
+    sweep_id: Mapped[int | None] = mapped_column(ForeignKey("sweeps.id"))
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+# Defence in depth for Art. 20 (2), on SQLite: a plain UPDATE or DELETE of an audit entry is
+# refused by the database itself. Whoever owns the file can still DROP these triggers (or
+# edit the file); that is why the entries are hash-chained: Registry.verify_audit_log()
+# detects an edited, deleted or reordered entry. (On other backends: grant the camfleet role
+# INSERT and SELECT only on audit_log.)
+AUDIT_TRIGGERS = {
+    "audit_log_no_update": "UPDATE",
+    "audit_log_no_delete": "DELETE",
+}
+
+
+def _create_audit_triggers(_table: object, conn: Connection, **_kw: Any) -> None:
+    if conn.dialect.name != "sqlite":
+        return
+    for name, op in AUDIT_TRIGGERS.items():
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER {name} BEFORE {op} ON audit_log BEGIN "
+            f"SELECT RAISE(ABORT, 'audit_log is append-only: {op} of an audit entry is "
+            "refused (regulation Art. 20 (2): records must not be altered or destroyed)'); "
+            "END")
+
+
+# Runs wherever the table is created: a new database (create_all) and the v1 -> v2 step.
+sa_event.listen(AuditLogRow.__table__, "after_create", _create_audit_triggers)
+
+
+def _add_audit_log(conn: Connection) -> None:
+    Base.metadata.create_all(conn, tables=[AuditLogRow.__table__])  # type: ignore[list-item]
+
+
 #: version -> (description, step upgrading a database from version - 1).
 Migration = tuple[str, Callable[[Connection], None]]
-MIGRATIONS: dict[int, Migration] = {}
+MIGRATIONS: dict[int, Migration] = {
+    2: ("audit log (Art. 15, 16(3)): append-only, hash-chained", _add_audit_log),
+}
