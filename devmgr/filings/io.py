@@ -53,6 +53,7 @@ from pydantic import ValidationError
 
 from devmgr.filings.model import FilingRecord
 from devmgr.model import format_validation_error
+from devmgr.protocols.safe_xml import safe_parser
 
 __all__ = [
     "CAMFLEET_NS",
@@ -358,21 +359,6 @@ def dump_xml(records: Iterable[FilingRecord], *, platform_id: str = "", sn: int 
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
-def _parser(override_utf8: bool) -> etree.XMLParser:
-    # Hardened: entities are not expanded, no DTD is loaded, nothing is fetched from the network
-    # (billion-laughs and XXE both need one of these).
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-        encoding="utf-8" if override_utf8 else None,
-    )
-
-
 def _line(el: etree._Element | None) -> int | None:
     line = None if el is None else el.sourceline
     return line if isinstance(line, int) else None
@@ -473,7 +459,7 @@ def loads_xml(content: bytes | str, source: str = "<xml>") -> list[FilingRecord]
     is_text = isinstance(content, str)
     raw = content.encode("utf-8") if isinstance(content, str) else content
     try:
-        root = etree.fromstring(raw, parser=_parser(override_utf8=is_text))
+        root = etree.fromstring(raw, parser=safe_parser("utf-8" if is_text else None))
     except etree.XMLSyntaxError as exc:
         col.problem(exc.lineno, None, f"XML syntax: {exc.msg}")
         raise FilingImportError(col.problems) from None

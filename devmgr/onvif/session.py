@@ -43,6 +43,7 @@ from lxml import etree
 
 from devmgr.inventory.model import ErrorKind
 from devmgr.protocols.onvif_schema import onvif_schema
+from devmgr.protocols.safe_xml import safe_parser
 
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 #: A camera's largest honest answer (GetProfiles of a 16-channel NVR) is well under this.
@@ -58,8 +59,6 @@ _WSSE = ("http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-sec
 _WSU = ("http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd")
 _DIGEST = ("http://docs.oasis-open.org/wss/2004/01/"
            "oasis-200401-wss-username-token-profile-1.0#PasswordDigest")
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                          huge_tree=False, remove_comments=True, remove_pis=True)
 _HEADERS = {"Content-Type": "application/soap+xml; charset=utf-8"}
 
 
@@ -224,7 +223,7 @@ def parse_body(data: bytes, operation: str) -> etree._Element:
     if b"<!DOCTYPE" in data[:2048] or b"<!ENTITY" in data:
         raise OnvifError(ErrorKind.PROTOCOL, operation, "reply carries a DTD (refused)")
     try:
-        root = etree.fromstring(data, parser=_PARSER)
+        root = etree.fromstring(data, parser=safe_parser())
     except etree.XMLSyntaxError as exc:
         raise OnvifError(ErrorKind.PROTOCOL, operation, f"malformed XML reply: {exc}") from exc
     body = root.find(f"{{{SOAP12}}}Body")

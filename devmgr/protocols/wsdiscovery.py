@@ -37,6 +37,8 @@ from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
+from devmgr.protocols.safe_xml import safe_parser
+
 __all__ = [
     "ACTION_BYE",
     "ACTION_FAULT",
@@ -575,12 +577,8 @@ def _parse_envelope(data: bytes) -> _Envelope:
                              "cap")
     if not data:
         raise InvalidMessage("empty message")
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-        huge_tree=False, remove_comments=True, remove_pis=True, collect_ids=False,
-    )
     try:
-        root = etree.fromstring(bytes(data), parser)
+        root = etree.fromstring(bytes(data), safe_parser())
     except etree.XMLSyntaxError as exc:
         raise InvalidMessage(f"not well-formed XML: {exc}") from exc
     # SOAP 1.2 Part 1 §5: a SOAP message MUST NOT contain a DTD. Rejecting it outright also

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from devmgr.protocols.safe_xml import safe_parser
+
 SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
 SOAP11_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 ONVIF_ERROR_NS = "http://www.onvif.org/ver10/error"
@@ -22,15 +24,6 @@ WSU_NS = ("http://docs.oasis-open.org/wss/2004/01/"
 #: Real requests are a few kilobytes; anything far larger is an attack or a broken client.
 MAX_REQUEST_BYTES = 256 * 1024
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    dtd_validation=False,
-    huge_tree=False,
-    remove_comments=True,
-    remove_pis=True,
-)
 
 
 class SoapFault(Exception):
@@ -85,7 +78,7 @@ def parse_request(data: bytes) -> Request:
         # ONVIF never needs a DTD; refusing outright rules out entity tricks entirely.
         raise sender_fault("document type declarations are not accepted", "ter:InvalidArgs")
     try:
-        root = etree.fromstring(data, parser=_PARSER)
+        root = etree.fromstring(data, parser=safe_parser())
     except etree.XMLSyntaxError as exc:
         raise sender_fault(f"malformed XML: {exc}", "ter:WellFormed") from exc
     if root.tag == f"{{{SOAP11_NS}}}Envelope":
