@@ -56,13 +56,13 @@ import ipaddress
 import logging
 import random
 import socket
-import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from devmgr.protocols import wsdiscovery as wsd
+from devmgr.protocols.multicast import group_socket, send_from
 from simulators.state import CameraState
 
 __all__ = ["CAMERA_TYPES", "DiscoveryResponder", "ResponderState", "SharedGroupSocket"]
@@ -73,8 +73,6 @@ _LOG = logging.getLogger(__name__)
 #: clients that still probe the old type).
 CAMERA_TYPES: tuple[wsd.QName, ...] = (wsd.TYPE_NVT, wsd.TYPE_DEVICE)
 
-#: linux/in.h; Python's socket module does not export it.
-_IP_MULTICAST_ALL = 49
 #: MessageIDs remembered for duplicate suppression (SOAP-over-UDP retransmissions).
 _RECENT_IDS = 64
 #: How long stop() waits for the event loop to release a socket.
@@ -483,26 +481,11 @@ def _cached_probe(data: bytes) -> wsd.Probe | None:
 
 
 def _multicast_socket(address: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if hasattr(socket, "SO_REUSEPORT"):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        # Bound to the group rather than 0.0.0.0: this socket then sees discovery multicast
-        # only, never unicast traffic for other cameras or clients sharing the port.
-        sock.bind((wsd.MULTICAST_GROUP, port))
-        if sys.platform == "linux":
-            # Only deliver groups this socket joined, on the interface it joined them on, so
-            # with cameras on several interfaces (netns/veth) each hears its own LAN only.
-            sock.setsockopt(socket.IPPROTO_IP, _IP_MULTICAST_ALL, 0)
-        membership = socket.inet_aton(wsd.MULTICAST_GROUP) + socket.inet_aton(address)
-        sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
-        sock.setblocking(False)
+        return group_socket(wsd.MULTICAST_GROUP, port, [address])
     except OSError as exc:
-        sock.close()
         raise OSError(exc.errno, f"cannot join {wsd.MULTICAST_GROUP}:{port}/udp on the "
                                  f"interface of {address}: {exc.strerror}") from exc
-    return sock
 
 
 def _unicast_socket(address: str, port: int) -> socket.socket:
@@ -511,10 +494,7 @@ def _unicast_socket(address: str, port: int) -> socket.socket:
         # No SO_REUSEADDR/SO_REUSEPORT: two cameras given one address must fail loudly here
         # instead of silently sharing (and load-balancing) unicast Probes.
         sock.bind((address, port))
-        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(address))
-        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
-        # Loop back so clients and monitors on this host (and the tests) hear Hello/Bye.
-        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
+        send_from(sock, address)  # loops back: clients and monitors on this host hear Hello
         sock.setblocking(False)
     except OSError as exc:
         sock.close()

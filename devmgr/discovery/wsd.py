@@ -56,6 +56,7 @@ from typing import Any, Literal
 
 from devmgr.inventory.model import WsdEndpoint
 from devmgr.protocols import wsdiscovery as wsd
+from devmgr.protocols.multicast import group_socket, send_from
 
 __all__ = [
     "APP_MAX_DELAY_S",
@@ -100,7 +101,6 @@ _TYPE_SETS: dict[str, tuple[tuple[wsd.QName, ...], ...]] = {
 }
 
 _SIOCGIFADDR = 0x8915  # linux/sockios.h
-_IP_MULTICAST_ALL = 49  # linux/in.h; Python's socket module does not export it
 _SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
 
 
@@ -174,10 +174,7 @@ def _sender_socket(interface: str, rcvbuf: int) -> tuple[socket.socket, int]:
         # it as source. IP_MULTICAST_IF picks the interface; TTL 1 keeps the Probe on the link
         # (SOAP-over-UDP multicast; WS-Discovery ad hoc mode is link-local).
         sock.bind((interface, 0))
-        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(interface))
-        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
-        # Loop back, so devices on this very host (simulated fleets) hear the Probe too.
-        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
+        send_from(sock, interface)  # loops back too: devices on this host hear the Probe
         sock.setblocking(False)
     except OSError as exc:
         sock.close()
@@ -187,28 +184,12 @@ def _sender_socket(interface: str, rcvbuf: int) -> tuple[socket.socket, int]:
 
 
 def _group_socket(interfaces: Sequence[str], port: int, rcvbuf: int) -> tuple[socket.socket, int]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        # Every WS-Discovery party on the host binds the same port (devices, other clients):
-        # SO_REUSEADDR/SO_REUSEPORT make Linux hand each multicast datagram to all of them.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if hasattr(socket, "SO_REUSEPORT"):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        granted = _set_rcvbuf(sock, rcvbuf)
-        # Bound to the group, not 0.0.0.0: no unicast traffic for others on the port.
-        sock.bind((wsd.MULTICAST_GROUP, port))
-        if sys.platform == "linux":
-            # Only groups joined by this socket, on the interfaces it joined them on.
-            sock.setsockopt(socket.IPPROTO_IP, _IP_MULTICAST_ALL, 0)
-        for interface in interfaces:
-            membership = socket.inet_aton(wsd.MULTICAST_GROUP) + socket.inet_aton(interface)
-            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
-        sock.setblocking(False)
+        sock = group_socket(wsd.MULTICAST_GROUP, port, interfaces)
     except OSError as exc:
-        sock.close()
         raise OSError(exc.errno, f"cannot join {wsd.MULTICAST_GROUP}:{port}/udp on "
                                  f"{', '.join(interfaces)}: {exc.strerror}") from exc
-    return sock, granted
+    return sock, _set_rcvbuf(sock, rcvbuf)
 
 
 def _kernel_drops(sock: socket.socket) -> int | None:

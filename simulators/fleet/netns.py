@@ -126,6 +126,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from devmgr.protocols.multicast import join_group, send_from
+
 __all__ = [
     "DEFAULT_POOL",
     "NamespaceHost",
@@ -294,14 +296,7 @@ def set_multicast_interface(sock: socket.socket, interface_address: str, ttl: in
     In the root namespace pass :attr:`NetnsNetwork.manager_address`: without it multicast
     follows the default route off the machine. TTL 1 keeps it on the segment (SOAP-over-UDP).
     """
-    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(interface_address))
-    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
-
-
-def join_group(sock: socket.socket, group: str, interface_address: str) -> None:
-    """Join ``group`` on the interface owning ``interface_address`` (ip_mreq)."""
-    mreq = socket.inet_aton(group) + socket.inet_aton(interface_address)
-    sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
+    send_from(sock, interface_address, ttl=ttl)
 
 
 # -- running ip ------------------------------------------------------------------------------
