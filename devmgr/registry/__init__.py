@@ -60,6 +60,7 @@ from devmgr.registry._audit import (
     Retrieval,
 )
 from devmgr.registry._changes import TRACKED_FIELDS, Change
+from devmgr.registry._compliance import snapshot_digest
 from devmgr.registry._errors import RegistryError, SchemaVersionError, mask_url
 from devmgr.registry._records import Device, HistoryEntry, Sweep, SweepId, SweepKind, SweepStatus
 from devmgr.registry._schema import SCHEMA_VERSION
@@ -96,4 +97,5 @@ __all__ = [
     "SweepStatus",
     "file_digest",
     "mask_url",
+    "snapshot_digest",
 ]

@@ -1,6 +1,6 @@
 """The registry's tables (SQLAlchemy 2.0 declarative) and its schema version.
 
-Tables, version 2::
+Tables, version 3::
 
     schema_version  one row per schema version applied (version, applied_at, software_version)
     sweeps          one row per discover/inventory/commission/audit run, kept forever
@@ -11,7 +11,14 @@ Tables, version 2::
                     made: who, when, how, purpose, destination (Art. 15, 16(3)); append-only
                     and hash-chained (``_audit``); on SQLite, triggers refuse UPDATE and DELETE
 
-History: version 1 had the first four tables; version 2 added ``audit_log`` (and its triggers).
+    filings         (since 3) every version of every filing record imported (FilingRecord JSON);
+                    the newest version per device id is the filing in force
+    snapshots       (since 3) JPEG snapshots, content-addressed by SHA-256 (baselines, audits)
+    baselines       (since 3) per camera per commission sweep: the Baseline as JSON
+    audit_results   (since 3) per camera per audit sweep: the CameraAudit (findings) as JSON
+
+History: version 1 had the first four tables; version 2 added ``audit_log`` (and its triggers);
+version 3 the compliance tables (filings, snapshots, baselines, audit_results).
 
 Adding to the schema (filings, baselines, findings, the hash-chained audit log): declare the
 new tables on :class:`Base`, bump :data:`SCHEMA_VERSION`, and add a step to
@@ -36,6 +43,7 @@ from sqlalchemy import (
     Dialect,
     ForeignKey,
     Index,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -48,15 +56,19 @@ __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "AuditLogRow",
+    "AuditResultRow",
     "Base",
+    "BaselineRow",
     "DeviceRow",
+    "FilingRow",
     "ObservationRow",
     "SchemaVersionRow",
+    "SnapshotRow",
     "SweepRow",
 ]
 
 #: The schema this camfleet writes. A database stamped with a higher version is refused.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -226,8 +238,70 @@ def _add_audit_log(conn: Connection) -> None:
     Base.metadata.create_all(conn, tables=[AuditLogRow.__table__])  # type: ignore[list-item]
 
 
+class FilingRow(Base):
+    """One version of a filing record. Never updated: a re-import appends a version, so the
+    archive (Art. 11) shows what was filed when."""
+
+    __tablename__ = "filings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(20), index=True)
+    recorded_at: Mapped[datetime]
+    #: The file (or tool) it came from, for the archive.
+    source: Mapped[str] = mapped_column(Text)
+    #: A withdrawn filing (the unit was decommissioned on record) is kept, not deleted.
+    withdrawn: Mapped[bool] = mapped_column(default=False)
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class SnapshotRow(Base):
+    """A JPEG, stored once however many baselines and audits refer to it."""
+
+    __tablename__ = "snapshots"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stored_at: Mapped[datetime]
+    jpeg: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class BaselineRow(Base):
+    """A camera's commissioning baseline; the newest from a complete sweep is in force."""
+
+    __tablename__ = "baselines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sweep_id: Mapped[int] = mapped_column(ForeignKey("sweeps.id"), index=True)
+    #: The filing's device id, else the target id: the key audits compare under.
+    camera: Mapped[str] = mapped_column(String(200), index=True)
+    target_id: Mapped[str | None] = mapped_column(String(200))
+    serial: Mapped[str | None] = mapped_column(String(128), index=True)
+    recorded_at: Mapped[datetime]
+    payload: Mapped[str] = mapped_column(Text)
+
+
+class AuditResultRow(Base):
+    """What one audit found on one camera (status and findings, JSON)."""
+
+    __tablename__ = "audit_results"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sweep_id: Mapped[int] = mapped_column(ForeignKey("sweeps.id"), index=True)
+    camera: Mapped[str] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    recorded_at: Mapped[datetime]
+    payload: Mapped[str] = mapped_column(Text)
+
+
+_COMPLIANCE_TABLES = (FilingRow, SnapshotRow, BaselineRow, AuditResultRow)
+
+
+def _add_compliance_tables(conn: Connection) -> None:
+    Base.metadata.create_all(conn, tables=[t.__table__ for t in _COMPLIANCE_TABLES])  # type: ignore[misc]
+
+
 #: version -> (description, step upgrading a database from version - 1).
 Migration = tuple[str, Callable[[Connection], None]]
 MIGRATIONS: dict[int, Migration] = {
     2: ("audit log (Art. 15, 16(3)): append-only, hash-chained", _add_audit_log),
+    3: ("compliance: filings, snapshots, baselines, audit results", _add_compliance_tables),
 }

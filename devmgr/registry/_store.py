@@ -49,6 +49,7 @@ from devmgr.registry._audit import (
 )
 from devmgr.registry._changes import Change, changes_between
 from devmgr.registry._codec import dump_model, load_model
+from devmgr.registry._compliance import ComplianceRecords
 from devmgr.registry._errors import RegistryError, SchemaVersionError, mask_url
 from devmgr.registry._process import ProcessIdentity, is_running
 from devmgr.registry._records import Device, HistoryEntry, Sweep, SweepId, SweepKind, SweepStatus
@@ -331,7 +332,7 @@ def _kinds(kinds: Collection[SweepKind | str]) -> list[str]:
     return [SweepKind(k).value for k in kinds]
 
 
-class Registry:
+class Registry(ComplianceRecords):
     """The registry store. Open with :meth:`open`; close with :meth:`close` or ``with``.
 
     One instance may be used by one thread at a time; several processes may share one SQLite

@@ -434,19 +434,19 @@ def test_an_older_schema_is_migrated(db: Path, monkeypatch: pytest.MonkeyPatch) 
     with Registry.open(db) as registry:
         record_sweep(registry, [make_inventory(0)])
 
-    def add_filings(conn: object) -> None:
+    def add_notes(conn: object) -> None:
         assert hasattr(conn, "exec_driver_sql")
-        conn.exec_driver_sql("CREATE TABLE filings (id INTEGER PRIMARY KEY)")
+        conn.exec_driver_sql("CREATE TABLE notes (id INTEGER PRIMARY KEY)")
 
     monkeypatch.setattr(_store, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
-    monkeypatch.setitem(_schema.MIGRATIONS, SCHEMA_VERSION + 1, ("filings", add_filings))
+    monkeypatch.setitem(_schema.MIGRATIONS, SCHEMA_VERSION + 1, ("notes", add_notes))
     with Registry.open(db) as registry:
         assert registry.schema_version == SCHEMA_VERSION + 1
         assert len(registry.latest_inventories()) == 1
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT count(*) FROM filings").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM notes").fetchone() == (0,)
         assert [r[0] for r in conn.execute("SELECT description FROM schema_version")] == [
-            "initial schema", "filings"]
+            "initial schema", "notes"]
 
 
 def test_closed_registry_says_so(db: Path) -> None:
