@@ -48,7 +48,11 @@ class _Ramp:
     def value(self, now: float) -> float:
         elapsed = max(0.0, min(now, self.t_end) - self.t0)
         distance = self.target - self.start
-        travelled = min(abs(distance), self.speed * elapsed)
+        travelled = self.speed * elapsed
+        if travelled >= abs(distance):
+            # Exactly the target: start + distance can miss it by an ulp, and a head that
+            # never reaches its target reports MOVING for ever.
+            return self.target
         return self.start + (travelled if distance >= 0 else -travelled)
 
     def moving(self, now: float) -> bool:

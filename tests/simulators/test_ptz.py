@@ -6,7 +6,7 @@ import pytest
 
 from devmgr.model import MoveStatus, PtzVector
 from simulators.ptz import PtzError, PtzMechanism
-from simulators.spec import CameraSpec
+from simulators.spec import CameraSpec, PtzSpec
 
 
 class Clock:
@@ -79,3 +79,14 @@ def test_continuous_move_halts_at_the_limit(mech: PtzMechanism, clock: Clock) ->
     clock.now = 100.0
     assert mech.position().pan == 170.0
     assert mech.status()[0] is MoveStatus.IDLE
+
+
+def test_a_move_ends_exactly_on_its_target_and_reports_idle() -> None:
+    """0.3 - 0.24 is 0.06000000000000005 in floating point: the ramp must still arrive."""
+    now = [0.0]
+    mech = PtzMechanism(PtzSpec(zoom_speed=1.0), clock=lambda: now[0])
+    mech.jump_to(PtzVector(pan=0.0, tilt=0.0, zoom=0.3))
+    mech.absolute_move(PtzVector(pan=0.0, tilt=0.0, zoom=0.06))
+    now[0] = 5.0
+    assert mech.position().zoom == 0.06
+    assert mech.status() == (MoveStatus.IDLE, MoveStatus.IDLE)
