@@ -16,7 +16,9 @@ holds the camera in ``REMOVED`` (silent on every protocol, no Bye) until it is c
 
 Faults are data (``simulators.faults``): ``set_faults()`` replaces the set in force, and the
 camera reconciles itself: unit faults are folded into an effective spec, wire faults act in
-the HTTP endpoint, image faults in the renderer.
+the HTTP endpoint, image faults in the renderer. A ``readdressed`` fault moves every socket
+to the new address (Bye from the old one, Hello from the new); :attr:`SimulatedCamera.address`
+is where the camera answers now, ``base_spec.network.address`` where it was built to be.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import socket
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
@@ -32,7 +35,7 @@ from types import TracebackType
 from typing import Any
 
 from devmgr.model import Preset
-from simulators.discovery import DiscoveryResponder, SharedGroupSocket
+from simulators.discovery import DiscoveryResponder, ResponderState, SharedGroupSocket
 from simulators.faults import (
     ACTIONS,
     Blurred,
@@ -65,6 +68,11 @@ class CameraStateError(RuntimeError):
     """The camera is not in a state that allows the call; the message names the state."""
 
 
+class FaultRefusedError(RuntimeError):
+    """The camera cannot take these faults where it runs (an address it cannot bind, a
+    namespace whose address the fleet owns); nothing was changed. The message says why."""
+
+
 SocketPlacement = Callable[[], AbstractAsyncContextManager[None]]
 
 
@@ -80,7 +88,9 @@ class SharedTransports:
     A lone camera gets private ones. ``group`` is the WS-Discovery multicast socket; sharing it
     turns the N² Hello/Bye deliveries of N cameras into N. ``placement`` is entered whenever
     the camera opens sockets (start, reboot, a replaced unit coming up): on the netns backend
-    it switches into the camera's network namespace, so sockets land there every time.
+    it switches into the camera's network namespace, so sockets land there every time. A
+    camera with a placement of its own cannot be ``readdressed``: its namespace's interface
+    holds the one address the fleet gave it.
     """
 
     http: HttpServer = field(default_factory=HttpServer)
@@ -88,6 +98,11 @@ class SharedTransports:
     #: One pysnmp engine for all the loop's cameras (~60 KiB per camera instead of ~700).
     snmp: SnmpAgentHost | None = None
     placement: SocketPlacement = _here
+
+    @property
+    def readdressable(self) -> bool:
+        """Whether cameras on these transports may move to another address of this host."""
+        return self.placement is _here
 
 
 class SimulatedCamera:
@@ -128,7 +143,8 @@ class SimulatedCamera:
 
     @property
     def address(self) -> str:
-        return self.base_spec.network.address
+        """Where the camera answers now (a ``readdressed`` fault moves it)."""
+        return self.http.address
 
     @property
     def device_url(self) -> str:
@@ -217,6 +233,9 @@ class SimulatedCamera:
                                    f"{self.status.value}")
         lasting: list[Fault] = [f for f in faults if f.kind not in ACTIONS]
         actions = [f for f in faults if f.kind in ACTIONS]
+        new_address = effective_spec(self.base_spec, lasting).network.address
+        if new_address != self.address:
+            self._check_readdressable(new_address)
         was_removed = self.status is CameraStatus.REMOVED
         removed = any(isinstance(f, Removed) for f in lasting)
         if removed and not was_removed:
@@ -234,13 +253,54 @@ class SimulatedCamera:
             if self.status is CameraStatus.RUNNING:
                 await self.reboot()
 
+    def _check_readdressable(self, address: str) -> None:
+        """Refuse a move the camera could not complete, before anything changes."""
+        if not self._shared.readdressable:
+            raise FaultRefusedError(
+                f"camera {self.base_spec.id} cannot be readdressed to {address}: it lives in a "
+                "network namespace whose interface has the one address the fleet assigned "
+                f"({self.address}); use a loopback fleet or a lone camera for this fault")
+        wanted = [(socket.SOCK_STREAM, self.http.port, "HTTP")]
+        if self.snmp is not None:
+            wanted.append((socket.SOCK_DGRAM, self.snmp.port, "SNMP"))
+        wanted.append((socket.SOCK_DGRAM, self.discovery.port, "WS-Discovery"))
+        for kind, port, what in wanted:
+            with socket.socket(socket.AF_INET, kind) as probe:
+                if kind == socket.SOCK_STREAM:
+                    # As aiohttp binds: connections left in TIME_WAIT by an earlier stay
+                    # at this address must not block a move back.
+                    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind((address, port))
+                except OSError as exc:
+                    raise FaultRefusedError(
+                        f"camera {self.base_spec.id} cannot be readdressed to {address}: "
+                        f"binding its {what} port {port} there fails ({exc.strerror}); on the "
+                        "loopback any free 127.0.0.0/8 address works") from exc
+
+    async def _readdress(self, address: str) -> None:
+        """Point every protocol at ``address``; sockets still open on the old one are closed
+        first (without Bye: a caller that announces has said it already)."""
+        await self._shared.http.unlisten(self.http)
+        self.http.readdress(address)
+        if self.snmp is not None:
+            await self.snmp.stop()
+            self.snmp.readdress(address)
+        if self.discovery.lifecycle is ResponderState.RUNNING:
+            await self.discovery.stop_silently()
+        self.discovery.readdress(address)
+
     async def _reconcile(self, announce: bool) -> None:
-        """Fold the unit faults into the state; announce identity changes on the network."""
+        """Fold the unit faults into the state; announce identity and address changes."""
         new_spec = effective_spec(self.base_spec, self.faults)
         old_spec = self.state.spec
         identity_changed = new_spec.identity != old_spec.identity
-        if announce and identity_changed:
-            # Another unit on the same address: the old endpoint leaves, a new one joins.
+        address = new_spec.network.address
+        readdressed = address != self.address
+        rejoin = announce and (identity_changed or readdressed)
+        if rejoin:
+            # Another unit on the same address, or the same unit on another: the old endpoint
+            # says Bye from where it was (with the old EndpointReference), then rejoins.
             await self.discovery.stop()
             if self.snmp is not None:
                 await self.snmp.stop()
@@ -248,10 +308,15 @@ class SimulatedCamera:
         self.state.mount = mount_with_shifts(new_spec.mount, self.faults)
         self.state.clock_offset_s = clock_offset(self.faults)
         self._apply_preset_offsets()
-        if announce and identity_changed:
+        if readdressed:
+            await self._readdress(address)
+        if rejoin:
             async with self._shared.placement():
+                if readdressed:
+                    await self._shared.http.listen(self.http)
                 if self.snmp is not None:
                     await self.snmp.start()
+                # Hello last, with the XAddrs of wherever HTTP now answers.
                 await self.discovery.start()
         elif self.snmp is not None and self.snmp.running:
             self.snmp.refresh()

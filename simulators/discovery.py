@@ -100,12 +100,7 @@ class DiscoveryResponder:
         types: Iterable[wsd.QName] = CAMERA_TYPES,
         group: SharedGroupSocket | None = None,
     ) -> None:
-        ip = ipaddress.ip_address(address)
-        if ip.version != 4 or ip.is_unspecified or ip.is_multicast:
-            # Replies must leave from the camera's own address (clients, and DISCOVERY tests,
-            # take the reply's source as the camera); a wildcard or v6 address cannot give that.
-            raise ValueError(f"a simulated camera needs one specific IPv4 unicast address, got "
-                             f"{address!r} (IPv6 WS-Discovery, group ff02::c, is not simulated)")
+        _check_camera_address(address)
         self.state = state
         self.address = address
         self._xaddrs = xaddrs
@@ -204,6 +199,16 @@ class DiscoveryResponder:
                 _LOG.exception("camera %s: could not send Bye", self.address)
         self.lifecycle = ResponderState.STOPPED
         await self._close_transports()
+
+    def readdress(self, address: str) -> None:
+        """Use ``address`` from the next :meth:`start` on (a ``readdressed`` unit): stop() says
+        Bye from the old address, start() Hello from the new one, under the same endpoint
+        reference. The port stays."""
+        if self.lifecycle is ResponderState.RUNNING:
+            raise RuntimeError(f"discovery responder on {self.address} is running; stop it "
+                               "before giving it another address")
+        _check_camera_address(address)
+        self.address = address
 
     async def announce_hello(self) -> None:
         """Send Hello now (after a reboot, a scope change or a switch to Discoverable)."""
@@ -459,6 +464,15 @@ class SharedGroupSocket:
             return  # other cameras' Hello/Bye, garbage: parsed once, nobody disturbed
         for responder in list(self._members):
             responder.on_probe(probe, addr, multicast=multicast)
+
+
+def _check_camera_address(address: str) -> None:
+    ip = ipaddress.ip_address(address)
+    if ip.version != 4 or ip.is_unspecified or ip.is_multicast:
+        # Replies must leave from the camera's own address (clients, and DISCOVERY tests,
+        # take the reply's source as the camera); a wildcard or v6 address cannot give that.
+        raise ValueError(f"a simulated camera needs one specific IPv4 unicast address, got "
+                         f"{address!r} (IPv6 WS-Discovery, group ff02::c, is not simulated)")
 
 
 def _probe_or_none(data: bytes) -> wsd.Probe | None:

@@ -1,37 +1,46 @@
 """Faults a simulated camera can suffer, declared as data.
 
 A fault is a small typed record (``{"kind": "mount_shifted", "pan_deg": 3}``) that a fleet file,
-the control API or a test hands to a camera; nothing is monkeypatched. Three families:
+the control API or a test hands to a camera; nothing is monkeypatched. Four families:
 
 * **wire faults** change how the camera answers requests: ``latency``, ``no_response``,
   ``soap_fault``, ``http_500``, ``malformed_xml``, ``quirk_datetime``,
   ``quirk_snapshot_digest``, ``quirk_digest_only``. They may be limited to some ONVIF
   operations (``ops``) and fire with a ``probability``.
-* **unit faults** change what the camera is: ``moved``, ``replaced``, ``ptz_limits_changed``,
-  ``auth_failure``, ``non_discoverable``, ``clock_skew``, ``mount_shifted``,
-  ``preset_moved``. They are folded into an *effective spec* and state by
+* **unit faults** change what the camera is: ``moved``, ``replaced``, ``readdressed``,
+  ``ptz_limits_changed``, ``auth_failure``, ``non_discoverable``, ``clock_skew``,
+  ``mount_shifted``, ``preset_moved``. They are folded into an *effective spec* and state by
   :func:`effective_spec`, so clearing a fault restores exactly what was there.
+* **configuration faults** are unit faults an audit judges against the regulation rather than
+  against the filing of the unit's place: ``default_credentials`` and
+  ``snmp_default_community`` (Art. 17, secure access), ``retention_changed`` (Art. 16(5),
+  retention). They fold into the effective spec the same way.
 * **image faults** spoil the picture: ``obstructed``, ``blurred``.
 
 ``removed`` silences the camera on every protocol; ``reboot`` is an action, not a lasting state.
+``moved``, ``removed``, ``replaced`` and ``readdressed`` are the Art. 10 family: a unit taken
+elsewhere, taken down, swapped, or given another IP address in the same place.
 
     >>> from simulators.faults import parse_fault
     >>> parse_fault({"kind": "latency", "ms": 800, "ops": ["GetStatus"]}).applies_to("GetStatus")
     True
+    >>> parse_fault({"kind": "readdressed", "address": "127.0.9.9"}).address
+    '127.0.9.9'
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
 import random
 from collections.abc import Iterable, Sequence
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field, TypeAdapter
+from pydantic import Field, TypeAdapter, field_validator
 
 from devmgr.model import GeoPosition, Model, Mount, PtzVector, Range, normalize_mac
-from simulators.spec import CameraSpec, Location, User
+from simulators.spec import CameraSpec, Location, User, UserLevel
 
 
 class FaultBase(Model):
@@ -184,6 +193,73 @@ class NonDiscoverable(FaultBase):
     kind: Literal["non_discoverable"] = "non_discoverable"
 
 
+class Readdressed(FaultBase):
+    """The unit got another IP address (DHCP, a re-addressing of the site); identity,
+    position and view are unchanged.
+
+    The camera stops answering on its old address on every protocol (HTTP/ONVIF, SNMP,
+    WS-Discovery unicast) and answers on ``address``; it says Bye from the old address and
+    Hello, with the new XAddrs, from the new one, under the same EndpointReference (it is the
+    same unit). Clearing the fault moves it back.
+
+    ``address`` must be one the camera's host can bind: any 127.0.0.0/8 address on the
+    loopback (a lone camera, a ``CameraHost``, a loopback fleet). A camera in a network
+    namespace of its own (the netns backend) refuses the fault: its namespace's interface has
+    exactly one address, which the fleet assigned.
+    """
+
+    kind: Literal["readdressed"] = "readdressed"
+    address: str
+
+    @field_validator("address")
+    @classmethod
+    def _unicast_ipv4(cls, value: str) -> str:
+        try:
+            ip = ipaddress.IPv4Address(value.strip())
+        except ValueError as exc:
+            raise ValueError(f"readdressed needs an IPv4 address, not {value!r}") from exc
+        if ip.is_unspecified or ip.is_multicast or ip == ipaddress.IPv4Address(
+                "255.255.255.255"):
+            raise ValueError(f"readdressed needs one unicast IPv4 address, not {ip} (a camera "
+                             "answers from exactly one address)")
+        return str(ip)
+
+
+class DefaultCredentials(FaultBase):
+    """An account with a factory-default password is active (the installer left it, or a
+    partial reset brought it back): Art. 17 secure access.
+
+    The account is added; if the unit already has a user of that name, that user's password
+    becomes the default one (an ONVIF device keeps one password per user). The default
+    username ``root`` is one no generated or example camera has, so the fleet's own
+    credentials keep working while the fault is in force; ``{"username": "admin"}`` instead
+    models a reset of the admin account, and then the filed admin password stops working.
+    Both WS-UsernameToken and HTTP Digest accept it.
+    """
+
+    kind: Literal["default_credentials"] = "default_credentials"
+    username: str = Field(default="root", min_length=1)
+    password: str = "pass"
+    level: UserLevel = "Administrator"
+
+
+class RetentionChanged(FaultBase):
+    """Recording MaximumRetentionTime reconfigured (Art. 16(5)): GetRecordings and
+    GetRecordingConfiguration report ``days``. The default, a week, is below every floor."""
+
+    kind: Literal["retention_changed"] = "retention_changed"
+    days: float = Field(default=7.0, ge=0.0, le=36_500.0)
+
+
+class SnmpDefaultCommunity(FaultBase):
+    """The SNMP v1/v2c read community is set to a default (Art. 17): the agent answers that
+    community, no longer the configured one, and still its v3 users. Turns v1/v2c on where the
+    spec had it off. No effect on a camera whose SNMP agent is disabled."""
+
+    kind: Literal["snmp_default_community"] = "snmp_default_community"
+    community: str = Field(default="public", min_length=1)
+
+
 class Reboot(FaultBase):
     """An action: Bye, silence, Hello, sysUpTime reset, snmpEngineBoots + 1."""
 
@@ -194,7 +270,8 @@ Fault = Annotated[
     Latency | NoResponse | SoapFaultInjection | Http500 | MalformedXml | QuirkDatetime
     | QuirkSnapshotDigest | QuirkDigestOnly | AuthFailure | ClockSkew | Moved | MountShifted
     | Obstructed | Blurred | PtzLimitsChanged | PresetMoved | Removed | Replaced
-    | NonDiscoverable | Reboot,
+    | NonDiscoverable | Reboot | Readdressed | DefaultCredentials | RetentionChanged
+    | SnmpDefaultCommunity,
     Field(discriminator="kind"),
 ]
 FAULT_ADAPTER: TypeAdapter[Fault] = TypeAdapter(Fault)
@@ -280,7 +357,26 @@ def effective_spec(base: CameraSpec, faults: Iterable[FaultBase]) -> CameraSpec:
             spec = spec.with_network(discoverable=False)
         elif isinstance(fault, QuirkDigestOnly):
             spec = spec.with_network(ws_security=False)
+        elif isinstance(fault, Readdressed):
+            spec = spec.with_network(address=fault.address)
+        elif isinstance(fault, DefaultCredentials):
+            spec = spec.model_copy(update={"users": with_default_account(spec.users, fault)})
+        elif isinstance(fault, RetentionChanged):
+            spec = spec.model_copy(update={"recording": spec.recording.model_copy(
+                update={"retention_days": fault.days})})
+        elif isinstance(fault, SnmpDefaultCommunity):
+            spec = spec.model_copy(update={"snmp": spec.snmp.model_copy(
+                update={"community": fault.community})})
     return spec
+
+
+def with_default_account(users: Sequence[User], fault: DefaultCredentials) -> tuple[User, ...]:
+    """The users with the default account in force: added, or replacing a namesake's password
+    (its level stays: a reset password does not promote the account)."""
+    if any(u.username == fault.username for u in users):
+        return tuple(u.model_copy(update={"password": fault.password})
+                     if u.username == fault.username else u for u in users)
+    return (*users, User(username=fault.username, password=fault.password, level=fault.level))
 
 
 def mount_with_shifts(mount: Mount, faults: Iterable[FaultBase]) -> Mount:

@@ -765,6 +765,17 @@ class HostedAgent:
         await asyncio.sleep(0)  # let asyncio run connection_lost, which closes the socket
         sock.close()  # normally closed by now; makes "port free" certain
 
+    def readdress(self, address: str) -> None:
+        """Bind ``address`` from the next :meth:`start` on (a ``readdressed`` unit); the port,
+        engine ID and USM rows stay. Only while stopped."""
+        if self.running:
+            raise RuntimeError(f"SNMP agent on {self.address}:{self.port} is running; stop it "
+                               "before giving it another address")
+        if ipaddress.ip_address(address).version != self._ip_version:
+            raise ValueError(f"SNMP agent on {self.address} cannot move to {address}: another "
+                             "IP version needs another transport domain")
+        self.address = address
+
     def refresh(self) -> None:
         """Re-read identity, location and credentials from ``state.spec`` (it may be replaced).
 

@@ -168,10 +168,14 @@ def _from_unit(value: float, rng: Range) -> float:
     return rng.min + (value + 1.0) * (rng.max - rng.min) / 2.0
 
 
+#: ONVIF user levels (ONVIF Core 5.9.4.4), highest first.
+UserLevel = Literal["Administrator", "Operator", "User"]
+
+
 class User(Model):
     username: str = Field(min_length=1)
     password: str
-    level: Literal["Administrator", "Operator", "User"] = "Administrator"
+    level: UserLevel = "Administrator"
 
 
 class SnmpV3User(Model):

@@ -69,6 +69,15 @@ class CameraEndpoint:
     def listening(self) -> bool:
         return self.site is not None
 
+    def readdress(self, address: str) -> None:
+        """Serve from ``address`` from the next :meth:`HttpServer.listen` on (a ``readdressed``
+        unit); the port stays. Only while not listening: the old listener must be closed."""
+        if self.site is not None:
+            raise RuntimeError(f"camera endpoint {self.base_url} is listening; unlisten it "
+                               "before giving it another address")
+        self.address = address
+        self.dispatcher.base_url = self.base_url
+
     async def soap(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         reply = self.dispatcher.handle(body, request.headers.get("Authorization"),

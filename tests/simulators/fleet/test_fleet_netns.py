@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from devmgr.targets import Target, TargetsFile
-from simulators.fleet.fleet import Fleet
+from simulators.fleet.fleet import Fleet, FleetError
 from simulators.fleet.generate import FleetMember, generate_fleet
 from simulators.fleet.netns import netns_unavailable_reason
 from tests.clients import mac_from_snmp, onvif_client, probe, requires_netsnmp, snmpget
@@ -101,6 +101,19 @@ async def test_sockets_reopen_inside_the_namespace_after_reboot_and_replacement(
         assert {rebooted.address, replaced.address} <= set(found)
     finally:
         fleet.clear_faults(replaced.id)
+
+
+async def test_readdressed_is_refused_in_a_namespace_and_changes_nothing(
+        fleet: Fleet, manifest: TargetsFile) -> None:
+    """The namespace's interface has the one address the fleet gave it (see faults.Readdressed)."""
+    target = manifest.targets[2]
+    with pytest.raises(FleetError, match="network namespace"):
+        fleet.add_fault(target.id, {"kind": "readdressed", "address": "127.0.9.9"})
+    assert fleet.faults(target.id) == []
+    assert fleet.truth(target.id)["spec"]["network"]["address"] == target.address
+    async with onvif_client(target) as client:
+        info = await (await client.create_devicemgmt_service()).GetDeviceInformation()
+    assert info.SerialNumber == target.serial
 
 
 def test_stopping_removes_namespaces_bridge_and_workers() -> None:
