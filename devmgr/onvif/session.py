@@ -370,7 +370,7 @@ class OnvifSession:
         middlewares = (self._digest,) if self._digest is not None and authenticate else ()
         try:
             async with session.post(url, data=data, middlewares=middlewares) as reply:
-                body = await reply.content.read(MAX_RESPONSE_BYTES + 1)
+                body = await read_limited(reply, MAX_RESPONSE_BYTES)
                 if reply.status == 401 and authenticate:
                     if self._digest is None and self.password is not None and any(
                             c.lower().startswith("digest")
@@ -402,6 +402,22 @@ class OnvifSession:
         except aiohttp.ClientError as exc:
             raise OnvifError(ErrorKind.PROTOCOL, operation,
                              f"HTTP exchange with {_hostport(url)} failed: {exc}") from exc
+
+
+async def read_limited(reply: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The whole body, but no more than ``limit`` + 1 bytes (the caller judges the excess).
+
+    (``content.read(n)`` returns what has arrived so far, up to n: a body that comes in
+    several chunks would be cut short.)
+    """
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in reply.content.iter_chunked(64 * 1024):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    return b"".join(chunks)
 
 
 def _strip_header(data: bytes) -> bytes:

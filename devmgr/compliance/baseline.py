@@ -1,0 +1,82 @@
+"""The commissioning baseline: what a camera was when it was accepted, kept to compare with.
+
+A baseline is the camera's full inventory at commissioning (identity, position evidence, PTZ
+limits, spaces and presets, recording, security settings), the home position, and one
+reference snapshot per view (home and each preset, or the current view of a fixed camera),
+each with the PTZ position at which it was taken. The snapshots live in the registry's
+snapshot store, named by SHA-256.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from devmgr.inventory.model import Inventory, PtzInventory
+from devmgr.model import Model, PtzVector, Range
+
+GENERIC_TOLERANCE = 0.005
+DEGREES_SPACE = "SphericalPositionSpaceDegrees"
+
+
+class ReferenceView(Model):
+    #: ``home``, ``preset:<token>``, or ``current`` (fixed cameras, or ``--no-move``).
+    name: str
+    #: As the camera reported it after settling (generic space: pan/tilt -1..1, zoom 0..1).
+    position: PtzVector | None = None
+    #: SHA-256 of the JPEG in the registry's snapshot store.
+    snapshot: str
+    taken_at: datetime
+    width: int = 0
+    height: int = 0
+
+
+class Baseline(Model):
+    camera: str
+    target_id: str
+    taken_at: datetime
+    inventory: Inventory
+    #: Where GotoHomePosition took the head (None: no PTZ, no home, or not visited).
+    home: PtzVector | None = None
+    views: tuple[ReferenceView, ...] = ()
+    #: Horizontal field of view used to turn pixel shifts into degrees.
+    hfov_deg: float | None = None
+
+    def view(self, name: str) -> ReferenceView | None:
+        return next((v for v in self.views if v.name == name), None)
+
+
+def degrees_ranges(ptz: PtzInventory | None) -> tuple[Range, Range] | None:
+    """Pan and tilt ranges of the camera's spherical degrees space, if it has one."""
+    if ptz is None:
+        return None
+    for space in ptz.spaces:
+        if space.uri.endswith(DEGREES_SPACE) and space.x is not None and space.y is not None:
+            return space.x, space.y
+    return None
+
+
+def _to_degrees(value: float, span: Range) -> float:
+    return span.min + (value + 1.0) / 2.0 * (span.max - span.min)
+
+
+def position_degrees(position: PtzVector, ptz: PtzInventory | None) -> PtzVector | None:
+    """A generic-space position in degrees (pan, tilt) via the degrees space's ranges."""
+    ranges = degrees_ranges(ptz)
+    if ranges is None:
+        return None
+    return PtzVector(pan=_to_degrees(position.pan, ranges[0]),
+                     tilt=_to_degrees(position.tilt, ranges[1]), zoom=position.zoom)
+
+
+def position_difference(a: PtzVector, b: PtzVector, ptz: PtzInventory | None,
+                        tolerance_deg: float) -> tuple[bool, str]:
+    """Whether two reported positions differ beyond tolerance, and by how much in words."""
+    da, db = position_degrees(a, ptz), position_degrees(b, ptz)
+    zoom = abs(a.zoom - b.zoom)
+    if da is not None and db is not None:
+        pan, tilt = db.pan - da.pan, db.tilt - da.tilt
+        differs = max(abs(pan), abs(tilt)) > tolerance_deg or zoom > GENERIC_TOLERANCE
+        return differs, f"pan {pan:+.2f}°, tilt {tilt:+.2f}°, zoom {b.zoom - a.zoom:+.3f}"
+    pan, tilt = b.pan - a.pan, b.tilt - a.tilt
+    differs = max(abs(pan), abs(tilt), zoom) > GENERIC_TOLERANCE
+    return differs, f"pan {pan:+.4f}, tilt {tilt:+.4f}, zoom {b.zoom - a.zoom:+.4f} (generic)"

@@ -1,0 +1,76 @@
+"""What the rules look at: one camera's filing, baseline and today's observations, gathered
+once by the audit so that every rule is a small pure function of these facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from devmgr.compliance.baseline import Baseline
+from devmgr.compliance.model import AuditSettings, Finding, Severity, ViewEvidence
+from devmgr.filings.model import FilingRecord
+from devmgr.inventory.model import Inventory
+from devmgr.targets import Target
+
+#: What the presence rule concluded; the other rules read it (a moved unit's view is not
+#: compared with the old place's baseline, a removed unit has no configuration to check).
+Presence = Literal["present", "moved", "replaced", "not-answering", "removed", "unknown"]
+
+
+@dataclass
+class CameraFacts:
+    camera: str
+    today: date
+    settings: AuditSettings
+    target: Target | None = None
+    filing: FilingRecord | None = None
+    baseline: Baseline | None = None
+    #: Today's inventory (None if the camera was not asked: not in the targets).
+    inventory: Inventory | None = None
+    #: Where the unit answered when it was not where the target said (found by discovery).
+    found_at: str = ""
+    views: list[ViewEvidence] = field(default_factory=list)
+    #: Consecutive complete audits before this one in which the camera did not answer.
+    previous_misses: int = 0
+    #: Credentials from the default list that the camera accepted (``user``, password masked).
+    default_credentials: list[str] = field(default_factory=list)
+    anonymous_access: bool = False
+    #: A default SNMP community the camera answered to.
+    snmp_default_community: str | None = None
+    presence: Presence = "unknown"
+    #: Views whose PTZ position was reconfigured (preset re-stored, home moved): their
+    #: snapshots show another place on purpose, so the view rules leave them to ptz-range.
+    reconfigured_views: set[str] = field(default_factory=set)
+
+    @property
+    def answered(self) -> bool:
+        inv = self.inventory
+        return inv is not None and inv.device is not None
+
+    @property
+    def expected_serial(self) -> str:
+        if self.baseline is not None and self.baseline.inventory.device is not None:
+            return self.baseline.inventory.device.serial
+        if self.filing is not None and self.filing.serial:
+            return self.filing.serial
+        return self.target.serial if self.target is not None and self.target.serial else ""
+
+    @property
+    def expected_mac(self) -> str:
+        if self.baseline is not None and self.baseline.inventory.mac:
+            return self.baseline.inventory.mac
+        if self.filing is not None and self.filing.mac:
+            return self.filing.mac
+        return self.target.mac if self.target is not None and self.target.mac else ""
+
+    def finding(self, rule: str, article: str, severity: Severity, message: str,
+                **evidence: object) -> Finding:
+        return Finding(rule=rule, article=article, severity=severity, camera=self.camera,
+                       message=message, evidence=evidence)
+
+    @property
+    def label(self) -> str:
+        """How a field engineer names the camera in a sentence."""
+        name = self.filing.name if self.filing is not None else ""
+        return f"{name} ({self.camera})" if name and name != self.camera else self.camera

@@ -1,0 +1,69 @@
+"""Art. 7 (a relatively fixed view) and Art. 12 (nothing may obstruct it).
+
+Today's snapshot of each reference view (home, each preset) is compared with the
+commissioning snapshot by :func:`devmgr.vision.compare_views`; the comparisons arrive as
+``facts.views``. One finding per kind of change, listing the views it was seen in:
+**view-turned** (with the estimate in degrees), **view-obstructed** (which part, what share),
+**view-blurred** and **view-unusable**. Lighting, noise and JPEG quality alone raise nothing
+(see ``bench/view_change.py``). A moved unit's views are not judged: the presence rule has
+already said why they differ.
+"""
+
+from __future__ import annotations
+
+import math
+
+from devmgr.compliance.facts import CameraFacts
+from devmgr.compliance.model import Finding, Severity, ViewEvidence
+
+RULES = ("view-turned", "view-obstructed", "view-blurred", "view-unusable")
+
+
+def _turn_words(v: ViewEvidence) -> str:
+    pan, tilt = v.pan_deg or 0.0, v.tilt_deg or 0.0
+    return (f"{abs(pan):.1f}° {'right' if pan >= 0 else 'left'}, "
+            f"{abs(tilt):.1f}° {'up' if tilt >= 0 else 'down'}")
+
+
+def check(facts: CameraFacts) -> list[Finding]:
+    if facts.presence not in ("present", "replaced"):
+        return []
+    tolerance = facts.settings.view_tolerance_deg
+    views = [v for v in facts.views if v.name not in facts.reconfigured_views]
+    turned = [v for v in views if "turned" in v.verdicts
+              and math.hypot(v.pan_deg or 0.0, v.tilt_deg or 0.0) >= tolerance]
+    obstructed = [v for v in views if "obstructed" in v.verdicts]
+    blurred = [v for v in views if "blurred" in v.verdicts]
+    unusable = [v for v in views if "unusable" in v.verdicts]
+    findings: list[Finding] = []
+    if turned:
+        worst = max(turned, key=lambda v: math.hypot(v.pan_deg or 0.0, v.tilt_deg or 0.0))
+        findings.append(facts.finding(
+            "view-turned", "Art. 7", Severity.MAJOR,
+            f"{facts.label}'s view has turned {_turn_words(worst)} at {worst.name} "
+            f"(compared with commissioning; tolerance {tolerance:g}°), while its PTZ position "
+            "is the same: the unit was knocked or re-aimed.",
+            views={v.name: {"pan_deg": round(v.pan_deg or 0.0, 2),
+                            "tilt_deg": round(v.tilt_deg or 0.0, 2)} for v in turned}))
+    if obstructed:
+        worst = max(obstructed, key=lambda v: v.obstructed_share)
+        findings.append(facts.finding(
+            "view-obstructed", "Art. 12", Severity.MAJOR,
+            f"{facts.label}'s view is obstructed: {worst.obstructed_share:.0%} of the frame, "
+            f"{worst.obstructed_where}, at {worst.name}. Clear greenery, signs or pipes in "
+            "front of it.",
+            views={v.name: {"share": round(v.obstructed_share, 3),
+                            "where": v.obstructed_where} for v in obstructed}))
+    if blurred:
+        worst = min(blurred, key=lambda v: v.blur_ratio or 0.0)
+        findings.append(facts.finding(
+            "view-blurred", "Art. 7", Severity.MAJOR,
+            f"{facts.label}'s picture is blurred: sharpness {worst.blur_ratio or 0.0:.0%} of "
+            f"commissioning at {worst.name}. Clean the dome or refocus.",
+            views={v.name: {"blur_ratio": round(v.blur_ratio or 0.0, 3)} for v in blurred}))
+    if unusable:
+        findings.append(facts.finding(
+            "view-unusable", "Art. 7", Severity.MAJOR,
+            f"{facts.label}'s view cannot be compared: {unusable[0].reason}.",
+            views={v.name: v.reason for v in unusable}))
+    return findings

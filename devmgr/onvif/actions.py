@@ -1,0 +1,146 @@
+"""What devmgr does *to* a camera beyond reading its configuration: fetch a snapshot, move
+the PTZ head to home or a preset and wait until it has settled, put it back.
+
+Each function takes an :class:`~devmgr.onvif.session.OnvifSession` (clock offset and digest
+fallback already handled there) and raises :class:`~devmgr.onvif.session.OnvifError` with a
+classified kind, like every call of the client layer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+
+from devmgr.inventory.model import ErrorKind
+from devmgr.model import PtzVector
+from devmgr.onvif.session import OnvifError, OnvifSession, read_limited
+
+#: A snapshot larger than this is refused (a 4K JPEG is ~2 MB).
+MAX_SNAPSHOT_BYTES = 16 * 1024 * 1024
+#: Snapshots take longer than SOAP calls: an encoder busy with streams, a first frame.
+SNAPSHOT_TIMEOUT_S = 30.0
+#: How long a move may take before we stop waiting for MoveStatus IDLE.
+DEFAULT_SETTLE_TIMEOUT_S = 20.0
+
+
+@dataclass(frozen=True)
+class PtzStatus:
+    position: PtzVector | None
+    moving: bool
+
+
+def _float(text: str | None) -> float:
+    try:
+        return float(text) if text else 0.0
+    except ValueError:
+        return 0.0
+
+
+async def ptz_status(session: OnvifSession, profile: str) -> PtzStatus:
+    body = await session.call("ptz", "GetStatus", {"ProfileToken": profile})
+    position = body.find(".//{*}Position")
+    vector = None
+    if position is not None:
+        pan_tilt, zoom = position.find("{*}PanTilt"), position.find("{*}Zoom")
+        vector = PtzVector(
+            pan=_float(pan_tilt.get("x")) if pan_tilt is not None else 0.0,
+            tilt=_float(pan_tilt.get("y")) if pan_tilt is not None else 0.0,
+            zoom=_float(zoom.get("x")) if zoom is not None else 0.0)
+    states = [(e.text or "").strip().upper() for e in body.iterfind(".//{*}MoveStatus/*")]
+    return PtzStatus(position=vector, moving="MOVING" in states)
+
+
+async def wait_settled(session: OnvifSession, profile: str, *,
+                       timeout_s: float = DEFAULT_SETTLE_TIMEOUT_S,
+                       interval_s: float = 0.1) -> PtzStatus:
+    """Poll GetStatus until the head reports IDLE and the position stops changing."""
+    deadline = time.monotonic() + timeout_s
+    previous: PtzVector | None = None
+    while True:
+        status = await ptz_status(session, profile)
+        if not status.moving and status.position == previous:
+            return status
+        if time.monotonic() > deadline:
+            raise OnvifError(ErrorKind.TIMEOUT, "GetStatus",
+                             f"PTZ still moving after {timeout_s:g} s")
+        previous = status.position
+        await asyncio.sleep(interval_s)
+
+
+async def goto_home(session: OnvifSession, profile: str) -> PtzStatus:
+    await session.call("ptz", "GotoHomePosition", {"ProfileToken": profile})
+    return await wait_settled(session, profile)
+
+
+async def goto_preset(session: OnvifSession, profile: str, preset: str) -> PtzStatus:
+    await session.call("ptz", "GotoPreset", {"ProfileToken": profile, "PresetToken": preset})
+    return await wait_settled(session, profile)
+
+
+async def absolute_move(session: OnvifSession, profile: str, position: PtzVector) -> PtzStatus:
+    """Move to ``position`` in the generic spaces (pan/tilt -1..1, zoom 0..1)."""
+    await session.call("ptz", "AbsoluteMove", {
+        "ProfileToken": profile,
+        "Position": {"PanTilt": {"x": position.pan, "y": position.tilt},
+                     "Zoom": {"x": position.zoom}}})
+    return await wait_settled(session, profile)
+
+
+def on_reached_host(session: OnvifSession, uri: str) -> str:
+    """The camera's URI with the host we reached the camera at (NAT, stale configuration)."""
+    ours, theirs = urlsplit(session.device_url), urlsplit(uri)
+    return urlunsplit((theirs.scheme or ours.scheme, ours.netloc, theirs.path,
+                       theirs.query, ""))
+
+
+async def fetch_snapshot(session: OnvifSession, uri: str) -> tuple[bytes, str]:
+    """GET a snapshot URI with the session's credentials; returns (JPEG bytes, auth used).
+
+    HTTP Digest first (what most cameras and Profile T want); Basic only if the camera
+    challenges with Basic alone.
+    """
+    url = on_reached_host(session, uri)
+    http = session.pool.session
+    password = session.password or ""
+    digest = aiohttp.DigestAuthMiddleware(session.username, password)
+    attempts: list[tuple[str, dict[str, object]]] = [
+        ("http-digest", {"middlewares": (digest,)}),
+        ("http-basic", {"auth": aiohttp.BasicAuth(session.username, password)})]
+    try:
+        for how, options in attempts:
+            async with http.get(url, timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=session.pool.timeouts.connect,
+                    sock_read=SNAPSHOT_TIMEOUT_S), **options) as reply:  # type: ignore[arg-type]
+                challenges = reply.headers.getall("WWW-Authenticate", [])
+                if reply.status == 401:
+                    if how == "http-digest" and any(c.lower().startswith("basic")
+                                                    for c in challenges):
+                        continue
+                    raise OnvifError(ErrorKind.AUTH, "Snapshot",
+                                     "HTTP 401: snapshot credentials refused")
+                if reply.status != 200:
+                    raise OnvifError(ErrorKind.PROTOCOL, "Snapshot",
+                                     f"HTTP {reply.status} from the snapshot URI")
+                data = await read_limited(reply, MAX_SNAPSHOT_BYTES)
+                if len(data) > MAX_SNAPSHOT_BYTES:
+                    raise OnvifError(ErrorKind.PROTOCOL, "Snapshot",
+                                     f"snapshot larger than {MAX_SNAPSHOT_BYTES} bytes")
+                if not data.startswith(b"\xff\xd8"):
+                    raise OnvifError(ErrorKind.PROTOCOL, "Snapshot",
+                                     "the snapshot URI did not return a JPEG")
+                return data, how
+    except OnvifError:
+        raise
+    except TimeoutError as exc:
+        raise OnvifError(ErrorKind.TIMEOUT, "Snapshot", f"no snapshot from {url}") from exc
+    except aiohttp.ClientConnectorError as exc:
+        raise OnvifError(ErrorKind.UNREACHABLE, "Snapshot",
+                         f"cannot connect to {url}: {exc.os_error}") from exc
+    except aiohttp.ClientError as exc:
+        raise OnvifError(ErrorKind.PROTOCOL, "Snapshot", f"snapshot from {url} failed: {exc}",
+                         ) from exc
+    raise OnvifError(ErrorKind.AUTH, "Snapshot", "no authentication scheme accepted")
