@@ -3,6 +3,7 @@
     devmgr discover --interface lo --cidr 127.42.0.0/24 --snmp-community public
     devmgr inventory --targets fleet.json
     devmgr monitor --interface lo
+    devmgr filings import filings.csv; devmgr commission ...; devmgr audit ...; devmgr demo
 
 Readable tables by default (rich), ``--json`` for scripts; progress goes to stderr so
 ``--json`` output stays clean. Every sweep is recorded in the registry (``--registry``: a
@@ -205,6 +206,9 @@ def _record(kind: str, parameters: dict[str, Any], url: str | None, *,
 
 
 def main() -> None:
+    from devmgr import cli_compliance  # noqa: PLC0415 (it imports this module)
+
+    cli_compliance.register(app)
     app(prog_name="devmgr")
 
 

@@ -120,6 +120,10 @@ def compare(baseline: Baseline, capture: Capture,
     """Today's views against the baseline's, by name."""
     evidence: list[ViewEvidence] = []
     today = {v.name: v for v in capture.views}
+    # Pixels become degrees through the field of view, known only at the widest zoom (the
+    # filing's field angle): zoomed views are judged, but their angles are not reported.
+    zooms = [v.position.zoom for v in baseline.views if v.position is not None]
+    widest = min(zooms, default=0.0) + 1e-3
     for ref in baseline.views:
         now = today.get(ref.name)
         base_jpeg = images(ref.snapshot)
@@ -141,10 +145,13 @@ def compare(baseline: Baseline, capture: Capture,
                 name=ref.name, baseline_position=ref.position, current_position=now.position,
                 baseline_image=ref.snapshot, verdicts=("unusable",), reason=str(exc)))
             continue
+        measured = ref.position is None or ref.position.zoom <= widest
         evidence.append(ViewEvidence(
             name=ref.name, baseline_position=ref.position, current_position=now.position,
-            baseline_image=ref.snapshot, pan_deg=_finite(result.pan_deg),
-            tilt_deg=_finite(result.tilt_deg), obstructed_share=result.obstructed_share,
+            baseline_image=ref.snapshot,
+            pan_deg=_finite(result.pan_deg) if measured else None,
+            tilt_deg=_finite(result.tilt_deg) if measured else None,
+            obstructed_share=result.obstructed_share,
             obstructed_where=result.where, obstructed_tiles=result.obstructed_tiles,
             grid=(GRID_COLS, GRID_ROWS), blur_ratio=_finite(result.blur_ratio),
             verdicts=tuple(sorted(result.verdicts)), reason=result.reason))

@@ -9,6 +9,7 @@ classified kind, like every call of the client layer.
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
@@ -109,7 +110,8 @@ async def fetch_snapshot(session: OnvifSession, uri: str) -> tuple[bytes, str]:
     digest = aiohttp.DigestAuthMiddleware(session.username, password)
     attempts: list[tuple[str, dict[str, object]]] = [
         ("http-digest", {"middlewares": (digest,)}),
-        ("http-basic", {"auth": aiohttp.BasicAuth(session.username, password)})]
+        ("http-basic", {"headers": {"Authorization": "Basic " + base64.b64encode(
+            f"{session.username}:{password}".encode()).decode()}})]
     try:
         for how, options in attempts:
             async with http.get(url, timeout=aiohttp.ClientTimeout(

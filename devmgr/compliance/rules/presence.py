@@ -43,12 +43,14 @@ def _judged(facts: CameraFacts, what: str, unfiled: Severity) -> tuple[Severity,
 
 
 def _geo_distance(facts: CameraFacts) -> float | None:
+    """How far the unit is from where it was: the baseline's GeoLocation (what it said at
+    commissioning), else the filed position. A filing that was wrong from the start is the
+    position rule's business, not a move."""
     inv = facts.inventory
     if inv is None or inv.geolocation is None:
         return None
-    reference = (facts.filing.position if facts.filing is not None
-                 else facts.baseline.inventory.geolocation if facts.baseline is not None
-                 else None)
+    base = facts.baseline.inventory.geolocation if facts.baseline is not None else None
+    reference = base or (facts.filing.position if facts.filing is not None else None)
     return reference.distance_to(inv.geolocation) if reference is not None else None
 
 
@@ -93,7 +95,7 @@ def check(facts: CameraFacts) -> list[Finding]:
     if (distance is not None and distance > tolerance) or len(text_changes) >= 2:
         facts.presence = "moved"
         severity, why = _judged(facts, "move", Severity.MAJOR)
-        where = f"{distance:.0f} m from its filed position" if distance is not None else (
+        where = f"{distance:.0f} m from where it was" if distance is not None else (
             "its location labels changed")
         findings.append(facts.finding(
             "moved", ARTICLE, severity,

@@ -70,6 +70,8 @@ def differences(facts: CameraFacts) -> dict[str, object]:
         current = presets_now.pop(preset.token, None)
         if current is None:
             diffs[f"preset:{preset.token}"] = "removed"
+        elif preset.position is not None and _outside(preset.position, now):
+            diffs[f"preset:{preset.token}"] = "outside the current limits: unreachable"
         elif preset.position is not None and current.position is not None:
             moved, words = position_difference(preset.position, current.position, base,
                                                tolerance)

@@ -20,7 +20,9 @@ RULES = ("view-turned", "view-obstructed", "view-blurred", "view-unusable")
 
 
 def _turn_words(v: ViewEvidence) -> str:
-    pan, tilt = v.pan_deg or 0.0, v.tilt_deg or 0.0
+    if v.pan_deg is None or v.tilt_deg is None:
+        return "(angle not measured: zoomed view)"
+    pan, tilt = v.pan_deg, v.tilt_deg
     return (f"{abs(pan):.1f}° {'right' if pan >= 0 else 'left'}, "
             f"{abs(tilt):.1f}° {'up' if tilt >= 0 else 'down'}")
 
@@ -30,21 +32,29 @@ def check(facts: CameraFacts) -> list[Finding]:
         return []
     tolerance = facts.settings.view_tolerance_deg
     views = [v for v in facts.views if v.name not in facts.reconfigured_views]
-    turned = [v for v in views if "turned" in v.verdicts
-              and math.hypot(v.pan_deg or 0.0, v.tilt_deg or 0.0) >= tolerance]
-    obstructed = [v for v in views if "obstructed" in v.verdicts]
+    turned = [v for v in views if "turned" in v.verdicts and (
+        v.pan_deg is None or v.tilt_deg is None
+        or math.hypot(v.pan_deg, v.tilt_deg) >= tolerance)]
     blurred = [v for v in views if "blurred" in v.verdicts]
+    # Defocus or a dirty dome spoils every view of the lens, unevenly; per-tile edge loss
+    # cannot tell that from an obstruction, so obstruction is not judged on a blurred camera.
+    obstructed = [] if blurred else [v for v in views if "obstructed" in v.verdicts]
     unusable = [v for v in views if "unusable" in v.verdicts]
     findings: list[Finding] = []
     if turned:
-        worst = max(turned, key=lambda v: math.hypot(v.pan_deg or 0.0, v.tilt_deg or 0.0))
+        worst = max(turned, key=lambda v: (v.pan_deg is not None,
+                                           math.hypot(v.pan_deg or 0.0, v.tilt_deg or 0.0)))
         findings.append(facts.finding(
             "view-turned", "Art. 7", Severity.MAJOR,
             f"{facts.label}'s view has turned {_turn_words(worst)} at {worst.name} "
             f"(compared with commissioning; tolerance {tolerance:g}°), while its PTZ position "
             "is the same: the unit was knocked or re-aimed.",
-            views={v.name: {"pan_deg": round(v.pan_deg or 0.0, 2),
-                            "tilt_deg": round(v.tilt_deg or 0.0, 2)} for v in turned}))
+            views={v.name: {"pan_deg": None if v.pan_deg is None else round(v.pan_deg, 2),
+                            "tilt_deg": None if v.tilt_deg is None else round(v.tilt_deg, 2)}
+                   for v in turned},
+            # Views turned so far that nothing matches any more: part of the same knock.
+            not_comparable={v.name: v.reason for v in unusable}))
+        unusable = []
     if obstructed:
         worst = max(obstructed, key=lambda v: v.obstructed_share)
         findings.append(facts.finding(
