@@ -27,13 +27,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 from lxml import etree
 
 from devmgr.inventory.collect import collect_onvif
 from devmgr.inventory.model import DeviceError, ErrorKind, Inventory
+from devmgr.onvif.actions import HttpReply, get_authenticated
 from devmgr.onvif.session import OnvifError, OnvifPool, OnvifSession, SoapFaultError, Timeouts
 from devmgr.targets import Target, TargetsError
 from hil.capabilities import advertised
@@ -50,7 +50,7 @@ from hil.settings import HilSettings
 
 T = TypeVar("T")
 
-__all__ = ["Camera", "Harness", "RetryRecord", "Snapshot"]
+__all__ = ["Camera", "Harness", "RetryRecord"]
 
 #: How long the harness waits for one marshalled coroutine before declaring itself hung.
 HARNESS_LIMIT_S = 120.0
@@ -69,17 +69,6 @@ class RetryRecord:
     def as_dict(self) -> dict[str, Any]:
         return {"operation": self.operation, "kind": self.kind, "message": self.message,
                 "attempt": self.attempt, "at": self.at}
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """One GET of a snapshot URI."""
-
-    uri: str
-    status: int
-    content_type: str
-    body: bytes
-    elapsed_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,36 +370,10 @@ class Camera:
                                         datetime.now(UTC).isoformat(timespec="milliseconds")))
 
     # -- HTTP beyond SOAP ------------------------------------------------------------------------
-    def reachable_url(self, uri: str) -> str:
-        """``uri`` on the address we reach the camera at (devices behind NAT advertise hosts we
-        cannot reach; devmgr's session does the same for service addresses)."""
-        ours, theirs = urlsplit(self.target.device_url), urlsplit(uri)
-        return urlunsplit((theirs.scheme or ours.scheme, ours.netloc, theirs.path,
-                           theirs.query, ""))
-
-    def fetch(self, uri: str) -> Snapshot:
-        """GET ``uri`` (a snapshot URI) with HTTP Digest, falling back to Basic if that is all
-        the camera offers."""
-        url = self.reachable_url(uri)
-        username = self.target.onvif.username
-        password = self.session.password or ""
-
-        async def get() -> Snapshot:
-            session = self.harness.pool.session
-            began = time.monotonic()
-            digest = aiohttp.DigestAuthMiddleware(username, password)
-            async with session.get(url, middlewares=(digest,)) as reply:
-                body = await reply.read()
-                status, kind = reply.status, reply.headers.get("Content-Type", "")
-                offered = reply.headers.getall("WWW-Authenticate", [])
-            if status == 401 and any(c.lower().startswith("basic") for c in offered):
-                basic = aiohttp.BasicAuth(username, password)
-                async with session.get(url, auth=basic) as reply:
-                    body = await reply.read()
-                    status, kind = reply.status, reply.headers.get("Content-Type", "")
-            return Snapshot(url, status, kind, body, time.monotonic() - began)
-
-        return self._http("Snapshot", get)
+    def fetch(self, uri: str) -> HttpReply:
+        """GET ``uri`` (a snapshot URI) as devmgr does: HTTP Digest, Basic if that is all the
+        camera offers; the reply as it came, for the test to judge."""
+        return self._http("Snapshot", lambda: get_authenticated(self.session, uri))
 
     def post_raw(self, service: str, data: bytes, *,
                  middlewares: tuple[aiohttp.DigestAuthMiddleware, ...] = ()) -> RawReply:
@@ -428,10 +391,13 @@ class Camera:
         return self._http("POST", post)
 
     def _http(self, operation: str, work: Callable[[], Awaitable[T]]) -> T:
+        error: HilError
         try:
             return self.harness.run(work())
+        except OnvifError as exc:
+            error = translate(self.id, exc)
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            error: HilError = CameraUnreachable(f"{self.id}: {operation}: no answer within "
+            error = CameraUnreachable(f"{self.id}: {operation}: no answer within "
                                                 f"{self.settings.call_timeout_s:g} s ({exc})")
         except aiohttp.ClientConnectorError as exc:
             error = CameraUnreachable(f"{self.id}: {operation}: cannot connect: {exc}")

@@ -27,18 +27,18 @@ from typing import Any
 from lxml import etree
 
 from devmgr.model import Range
+from devmgr.protocols.ptz_spaces import (
+    PT_POSITION_DEGREES,
+    PT_POSITION_GENERIC,
+    PT_TRANSLATION_GENERIC,
+    PT_VELOCITY_GENERIC,
+    Z_POSITION_GENERIC,
+)
 from hil.camera import Camera
 from hil.errors import DeviceFault
 
 __all__ = ["Position", "PresetInfo", "PtzDriver", "PtzStatus"]
 
-_PT = "http://www.onvif.org/ver10/tptz/PanTiltSpaces/"
-_Z = "http://www.onvif.org/ver10/tptz/ZoomSpaces/"
-PT_POSITION_GENERIC = _PT + "PositionGenericSpace"
-PT_TRANSLATION_GENERIC = _PT + "TranslationGenericSpace"
-PT_VELOCITY_GENERIC = _PT + "VelocityGenericSpace"
-PT_DEGREES = _PT + "SphericalPositionSpaceDegrees"
-Z_POSITION_GENERIC = _Z + "PositionGenericSpace"
 GENERIC = Range(min=-1.0, max=1.0)
 #: How often GetStatus is polled while waiting for a move to settle.
 POLL_S = 0.05
@@ -128,7 +128,7 @@ class PtzDriver:
         self.pan_limits = _finite(ptz.pan_limits if in_generic else None, x_space)
         self.tilt_limits = _finite(ptz.tilt_limits if in_generic else None, y_space)
         self.zoom_limits = _finite(ptz.zoom_limits, Range(min=0.0, max=1.0))
-        degrees = spaces.get(PT_DEGREES)
+        degrees = spaces.get(PT_POSITION_DEGREES)
         self.degrees: tuple[Range, Range] | None = (
             (degrees.x, degrees.y) if degrees is not None and degrees.x and degrees.y else None)
         self.configuration = ptz.configuration

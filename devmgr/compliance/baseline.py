@@ -13,9 +13,9 @@ from datetime import datetime
 
 from devmgr.inventory.model import Inventory, PtzInventory
 from devmgr.model import Model, PtzVector, Range
+from devmgr.protocols.ptz_spaces import PT_POSITION_DEGREES, generic_to_span
 
 GENERIC_TOLERANCE = 0.005
-DEGREES_SPACE = "SphericalPositionSpaceDegrees"
 
 
 class ReferenceView(Model):
@@ -50,13 +50,9 @@ def degrees_ranges(ptz: PtzInventory | None) -> tuple[Range, Range] | None:
     if ptz is None:
         return None
     for space in ptz.spaces:
-        if space.uri.endswith(DEGREES_SPACE) and space.x is not None and space.y is not None:
+        if space.uri == PT_POSITION_DEGREES and space.x is not None and space.y is not None:
             return space.x, space.y
     return None
-
-
-def _to_degrees(value: float, span: Range) -> float:
-    return span.min + (value + 1.0) / 2.0 * (span.max - span.min)
 
 
 def position_degrees(position: PtzVector, ptz: PtzInventory | None) -> PtzVector | None:
@@ -64,8 +60,9 @@ def position_degrees(position: PtzVector, ptz: PtzInventory | None) -> PtzVector
     ranges = degrees_ranges(ptz)
     if ranges is None:
         return None
-    return PtzVector(pan=_to_degrees(position.pan, ranges[0]),
-                     tilt=_to_degrees(position.tilt, ranges[1]), zoom=position.zoom)
+    (pan, tilt) = ranges
+    return PtzVector(pan=generic_to_span(position.pan, pan.min, pan.max),
+                     tilt=generic_to_span(position.tilt, tilt.min, tilt.max), zoom=position.zoom)
 
 
 def position_difference(a: PtzVector, b: PtzVector, ptz: PtzInventory | None,

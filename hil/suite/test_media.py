@@ -67,11 +67,11 @@ def test_MEDIA_6_1_1_snapshot_uri(camera: Camera, measure: MeasurementLog) -> No
         assert uri, f"{camera}: profile {token}: no snapshot URI"
         snapshot = camera.fetch(uri)
         measure("snapshot_latency", snapshot.elapsed_s, unit="s")
-        assert snapshot.status == 200, f"{camera}: GET {snapshot.uri}: HTTP {snapshot.status}"
+        assert snapshot.status == 200, f"{camera}: GET {snapshot.url}: HTTP {snapshot.status}"
         assert snapshot.content_type.startswith("image/jpeg"), (
-            f"{camera}: {snapshot.uri} is {snapshot.content_type!r}, not image/jpeg")
+            f"{camera}: {snapshot.url} is {snapshot.content_type!r}, not image/jpeg")
         image = cv2.imdecode(np.frombuffer(snapshot.body, np.uint8), cv2.IMREAD_COLOR)
-        assert image is not None, f"{camera}: {snapshot.uri} is not a decodable JPEG"
+        assert image is not None, f"{camera}: {snapshot.url} is not a decodable JPEG"
         width, height = _resolution(profile)
         assert (image.shape[1], image.shape[0]) == (width, height), (
             f"{camera}: profile {token}: snapshot is {image.shape[1]}x{image.shape[0]}, the "

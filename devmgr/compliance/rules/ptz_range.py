@@ -13,6 +13,7 @@ from devmgr.compliance.facts import CameraFacts
 from devmgr.compliance.model import Finding, Severity
 from devmgr.inventory.model import PtzInventory
 from devmgr.model import PtzVector, Range
+from devmgr.protocols.ptz_spaces import PT_POSITION_DEGREES
 
 ARTICLE = "Art. 7"
 RULES = ("ptz-range",)
@@ -32,7 +33,7 @@ def _ranges_differ(a: Range | None, b: Range | None) -> bool:
 def _outside(position: PtzVector, ptz: PtzInventory) -> list[str]:
     """Axes on which ``position`` lies outside ``ptz``'s limits (in the limits' space)."""
     point = position
-    if ptz.limits_space.endswith("SphericalPositionSpaceDegrees"):
+    if ptz.limits_space == PT_POSITION_DEGREES:
         converted = position_degrees(position, ptz)
         if converted is None:
             return []

@@ -11,21 +11,20 @@ from datetime import timedelta
 from typing import Any
 
 from devmgr.model import PtzVector
+from devmgr.protocols.ptz_spaces import (
+    PT_POSITION_DEGREES,
+    PT_POSITION_GENERIC,
+    PT_SPEED_GENERIC,
+    PT_TRANSLATION_GENERIC,
+    PT_VELOCITY_GENERIC,
+    Z_POSITION_GENERIC,
+    Z_SPEED_GENERIC,
+    Z_TRANSLATION_GENERIC,
+    Z_VELOCITY_GENERIC,
+)
 from simulators.ptz import PtzError
 from simulators.soap.envelope import action_not_supported, receiver_fault, sender_fault
 from simulators.soap.registry import Access, Context, operation
-
-_PT = "http://www.onvif.org/ver10/tptz/PanTiltSpaces/"
-_Z = "http://www.onvif.org/ver10/tptz/ZoomSpaces/"
-PT_POSITION_GENERIC = _PT + "PositionGenericSpace"
-PT_POSITION_DEGREES = _PT + "SphericalPositionSpaceDegrees"
-PT_TRANSLATION_GENERIC = _PT + "TranslationGenericSpace"
-PT_VELOCITY_GENERIC = _PT + "VelocityGenericSpace"
-PT_SPEED_GENERIC = _PT + "GenericSpeedSpace"
-Z_POSITION_GENERIC = _Z + "PositionGenericSpace"
-Z_TRANSLATION_GENERIC = _Z + "TranslationGenericSpace"
-Z_VELOCITY_GENERIC = _Z + "VelocityGenericSpace"
-Z_SPEED_GENERIC = _Z + "ZoomGenericSpeedSpace"
 
 NODE_TOKEN = "PTZNode_1"
 CONFIG_TOKEN = "PTZConfig_1"
