@@ -92,6 +92,7 @@ async def capture_views(session: OnvifSession, inv: Inventory, *, move: bool,
         capture.errors.append(_error(exc, "PTZ status before moving"))
         return capture
     tokens = presets if presets is not None else tuple(p.token for p in ptz.presets)
+    where = {p.token: p.position for p in ptz.presets}
     stops: list[tuple[str, str | None]] = []
     if ptz.home_supported is not False:
         stops.append(("home", None))
@@ -100,7 +101,7 @@ async def capture_views(session: OnvifSession, inv: Inventory, *, move: bool,
         for name, token in stops:
             try:
                 status = (await goto_home(session, profile.token) if token is None
-                          else await goto_preset(session, profile.token, token))
+                          else await goto_preset(session, profile.token, token, where.get(token)))
                 if token is None:
                     capture.home = status.position
                 await snap(name, status)

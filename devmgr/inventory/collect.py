@@ -108,7 +108,8 @@ def parse_duration_days(text: str) -> float | None:
     return float(value.total_seconds()) / 86400
 
 
-def _position(element: etree._Element | None) -> PtzVector | None:
+def parse_ptz_vector(element: etree._Element | None) -> PtzVector | None:
+    """A tt:PTZVector (PanTilt x/y, Zoom x); absent axes read as 0."""
     if element is None:
         return None
     pan_tilt = element.find("{*}PanTilt")
@@ -320,10 +321,10 @@ async def ptz_facts(c: Collector, profiles: Sequence[MediaProfile]) -> PtzInvent
         limits_space=_text(pan_tilt_range, "{*}URI"),
         spaces=tuple(spaces),
         default_timeout_s=(parse_duration_days(timeout) or 0) * 86400 if timeout else None,
-        position=_position(status.find(".//{*}Position")) if status is not None else None,
+        position=parse_ptz_vector(status.find(".//{*}Position")) if status is not None else None,
         move_status=_text(status, ".//{*}MoveStatus/{*}PanTilt"),
         presets=tuple(PtzPreset(token=p.get("token", ""), name=_text(p, "{*}Name"),
-                                position=_position(p.find("{*}PTZPosition")))
+                                position=parse_ptz_vector(p.find("{*}PTZPosition")))
                       for p in (presets.iterfind("{*}Preset") if presets is not None else ())),
     )
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
+from devmgr.inventory.collect import parse_ptz_vector
 from devmgr.inventory.model import ErrorKind
 from devmgr.model import PtzVector
 from devmgr.onvif.session import OnvifError, OnvifSession, read_limited
@@ -24,6 +25,8 @@ from devmgr.onvif.session import OnvifError, OnvifSession, read_limited
 MAX_SNAPSHOT_BYTES = 16 * 1024 * 1024
 #: Snapshots take longer than SOAP calls: an encoder busy with streams, a first frame.
 SNAPSHOT_TIMEOUT_S = 30.0
+#: Without a known target, a move is not taken as finished before this (seconds).
+MIN_SETTLE_S = 0.5
 #: How long a move may take before we stop waiting for MoveStatus IDLE.
 DEFAULT_SETTLE_TIMEOUT_S = 20.0
 
@@ -34,61 +37,64 @@ class PtzStatus:
     moving: bool
 
 
-def _float(text: str | None) -> float:
-    try:
-        return float(text) if text else 0.0
-    except ValueError:
-        return 0.0
-
-
 async def ptz_status(session: OnvifSession, profile: str) -> PtzStatus:
     body = await session.call("ptz", "GetStatus", {"ProfileToken": profile})
-    position = body.find(".//{*}Position")
-    vector = None
-    if position is not None:
-        pan_tilt, zoom = position.find("{*}PanTilt"), position.find("{*}Zoom")
-        vector = PtzVector(
-            pan=_float(pan_tilt.get("x")) if pan_tilt is not None else 0.0,
-            tilt=_float(pan_tilt.get("y")) if pan_tilt is not None else 0.0,
-            zoom=_float(zoom.get("x")) if zoom is not None else 0.0)
+    vector = parse_ptz_vector(body.find(".//{*}Position"))
     states = [(e.text or "").strip().upper() for e in body.iterfind(".//{*}MoveStatus/*")]
     return PtzStatus(position=vector, moving="MOVING" in states)
 
 
 async def wait_settled(session: OnvifSession, profile: str, *,
+                       target: PtzVector | None = None, began: float | None = None,
                        timeout_s: float = DEFAULT_SETTLE_TIMEOUT_S,
                        interval_s: float = 0.1) -> PtzStatus:
-    """Poll GetStatus until the head reports IDLE and the position stops changing."""
-    deadline = time.monotonic() + timeout_s
+    """Poll GetStatus until the head reports IDLE at the same position twice, and has either
+    reached ``target`` or had :data:`MIN_SETTLE_S` since ``began`` (when the command was
+    sent; default now) to start: some firmware still says IDLE for a moment after accepting
+    a move, which must not pass for having arrived."""
+    began = time.monotonic() if began is None else began
+    deadline = began + timeout_s
     previous: PtzVector | None = None
     while True:
         status = await ptz_status(session, profile)
-        if not status.moving and status.position == previous:
+        here = status.position
+        arrived = (here is None or time.monotonic() - began >= MIN_SETTLE_S
+                   or (target is not None and _near(here, target)))
+        if not status.moving and here == previous and arrived:
             return status
         if time.monotonic() > deadline:
             raise OnvifError(ErrorKind.TIMEOUT, "GetStatus",
                              f"PTZ still moving after {timeout_s:g} s")
-        previous = status.position
+        previous = here
         await asyncio.sleep(interval_s)
 
 
+def _near(a: PtzVector, b: PtzVector, tolerance: float = 1e-3) -> bool:
+    return max(abs(a.pan - b.pan), abs(a.tilt - b.tilt), abs(a.zoom - b.zoom)) <= tolerance
+
+
 async def goto_home(session: OnvifSession, profile: str) -> PtzStatus:
+    began = time.monotonic()
     await session.call("ptz", "GotoHomePosition", {"ProfileToken": profile})
-    return await wait_settled(session, profile)
+    return await wait_settled(session, profile, began=began)
 
 
-async def goto_preset(session: OnvifSession, profile: str, preset: str) -> PtzStatus:
+async def goto_preset(session: OnvifSession, profile: str, preset: str,
+                      position: PtzVector | None = None) -> PtzStatus:
+    """GotoPreset and wait; ``position``: where the preset is (GetPresets), if known."""
+    began = time.monotonic()
     await session.call("ptz", "GotoPreset", {"ProfileToken": profile, "PresetToken": preset})
-    return await wait_settled(session, profile)
+    return await wait_settled(session, profile, target=position, began=began)
 
 
 async def absolute_move(session: OnvifSession, profile: str, position: PtzVector) -> PtzStatus:
     """Move to ``position`` in the generic spaces (pan/tilt -1..1, zoom 0..1)."""
+    began = time.monotonic()
     await session.call("ptz", "AbsoluteMove", {
         "ProfileToken": profile,
         "Position": {"PanTilt": {"x": position.pan, "y": position.tilt},
                      "Zoom": {"x": position.zoom}}})
-    return await wait_settled(session, profile)
+    return await wait_settled(session, profile, target=position, began=began)
 
 
 def on_reached_host(session: OnvifSession, uri: str) -> str:
