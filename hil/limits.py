@@ -42,6 +42,10 @@ class Limit:
 
 
 DEFAULT_LIMITS: dict[str, Limit] = {
+    "view_turn": Limit(None, 0.5, "deg", "turn of a view since commissioning (registered "
+                       "snapshots); a relatively fixed view, Art. 7; devmgr audit's default"),
+    "view_obstructed_share": Limit(None, 0.05, "", "share of the frame obstructed since "
+                                   "commissioning, Art. 12; devmgr audit's default"),
     "clock_offset": Limit(-5.0, 5.0, "s", "camera clock minus ours; WS-Security tokens are "
                           "refused and evidence is mis-dated long before a skew is noticed"),
     "ptz_position_error": Limit(None, 0.5, "deg", "where an absolute move ends up vs. where it "

@@ -73,6 +73,9 @@ OPTIONS: tuple[Option, ...] = (
            "retry is recorded in the reports", "N", int),
     Option("--hil-discovery-wait", "hil_discovery_wait", 1.0, "seconds to wait for a discovery "
            "reply that must not come", "S", float),
+    Option("--hil-registry", "hil_registry", None, "devmgr registry with the filings and "
+           "commissioning baselines (SQLite file or SQLAlchemy URL): enables the view and "
+           "compliance checks", "URL"),
     Option("--hil-limit", "hil_limit", [], "override a measurement's limits, NAME=LOW:HIGH "
            "(repeatable)", "NAME=LOW:HIGH", action="append"),
 )
@@ -93,6 +96,8 @@ class HilSettings:
     retries: int = 1
     discovery_wait_s: float = 1.0
     limits: dict[str, Limit] = field(default_factory=dict)
+    #: devmgr's registry (filings, baselines) for the CAMFLEET view and compliance tests.
+    registry: str | None = None
 
     @property
     def active(self) -> bool:
@@ -118,7 +123,8 @@ def settings_from(get: Callable[[str], Any]) -> HilSettings:
         report_dir=Path(get("hil_report")) if get("hil_report") else None,
         read_only=bool(get("hil_read_only")), interface=get("hil_interface"),
         discovery_port=get("hil_discovery_port"), call_timeout_s=float(timeout),
-        retries=int(retries), discovery_wait_s=float(wait), limits=limits)
+        retries=int(retries), discovery_wait_s=float(wait), limits=limits,
+        registry=get("hil_registry"))
 
 
 # -- expectations ----------------------------------------------------------------------------------

@@ -8,19 +8,24 @@ of real cameras (addresses and credentials from the environment, nothing simulat
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from devmgr.compliance.commission import commission
+from devmgr.registry import Registry
 from devmgr.targets import TargetsFile
+from simulators.fleet.filings import filings_for_fleet
 from simulators.fleet.fleet import Fleet
 from simulators.fleet.generate import FleetMember, generate_fleet
 from simulators.fleet.netns import netns_unavailable_reason
@@ -95,6 +100,9 @@ def test_the_suite_passes_on_a_healthy_fleet_with_xdist(tmp_path: Path) -> None:
     assert domes == ["cam-0000", "cam-0001"]
     bullet = {t["test"]: t for t in records["cam-0002"]["tests"]}
     assert "does not advertise ptz" in bullet["test_PTZ_3_1_1_absolute_move"]["message"]
+    # Without devmgr's registry there is nothing to audit against: skipped, saying so.
+    view = bullet["test_CAMFLEET_view_matches_baseline"]
+    assert (view["outcome"], "no --hil-registry given" in view["message"]) == ("skipped", True)
     accuracy = {t["test"]: t for t in records["cam-0000"]["tests"]}["test_CAMFLEET_ptz_accuracy"]
     assert {m["name"] for m in accuracy["measurements"]} == {"ptz_position_error",
                                                              "ptz_settle_time"}
@@ -161,6 +169,46 @@ def test_faults_fail_exactly_the_tests_that_find_them(tmp_path: Path) -> None:
     removed_cases = [c for c in junit.iter("testcase") if "[cam-0003]" in c.get("name", "")]
     assert sum(c.find("error") is not None for c in removed_cases) == 1
     assert all(c.find("failure") is None for c in removed_cases)
+
+
+def test_the_compliance_tests_judge_each_camera_against_its_baseline_and_filing(
+        tmp_path: Path) -> None:
+    """Filed and commissioned with devmgr; then one camera overgrown, one given a factory
+    password: exactly their view and compliance tests fail, with devmgr's messages."""
+    registry_path = tmp_path / "registry.sqlite"
+    with Fleet([FleetMember(s) for s in generate_fleet(3, seed=4)],
+               discovery_port=free_udp_port()) as fleet:
+        manifest = fleet.manifest()
+        with Registry.open(registry_path) as registry:
+            records = filings_for_fleet(fleet, accepted_on=date.today() - timedelta(days=40))
+            registry.put_filings([(r.device_id, r) for r in records], source="test")
+            asyncio.run(commission(manifest, registry, operator="test"))
+        fleet.set_faults("cam-0000", [{"kind": "obstructed"}])
+        fleet.set_faults("cam-0001", [{"kind": "default_credentials"}])
+        path = tmp_path / "site.json"
+        manifest.save(path)
+        result, report = run_suite(tmp_path, "--hil-targets", str(path), "--hil-registry",
+                                   str(registry_path), "-k", "CAMFLEET_view or "
+                                   "CAMFLEET_compliance")
+    assert result.returncode == 1, tail(result)
+    runs = camera_records(report)
+    assert pairs(runs, "failed") == {("cam-0000", "test_CAMFLEET_view_matches_baseline"),
+                                     ("cam-0001", "test_CAMFLEET_compliance_rules")}
+    assert pairs(runs, "passed") == {("cam-0000", "test_CAMFLEET_compliance_rules"),
+                                     ("cam-0001", "test_CAMFLEET_view_matches_baseline"),
+                                     ("cam-0002", "test_CAMFLEET_compliance_rules"),
+                                     ("cam-0002", "test_CAMFLEET_view_matches_baseline")}
+    messages = {(c, t["test"]): t["message"] for c, r in runs.items() for t in r["tests"]}
+    assert "[Art. 12 view-obstructed]" in messages["cam-0000",
+                                                   "test_CAMFLEET_view_matches_baseline"]
+    assert "root/****" in messages["cam-0001", "test_CAMFLEET_compliance_rules"]
+    view = next(t for t in runs["cam-0000"]["tests"]
+                if t["test"] == "test_CAMFLEET_view_matches_baseline")
+    share = {m["name"]: m for m in view["measurements"]}["view_obstructed_share"]
+    assert (share["outcome"], share["high"]) == ("fail", 0.05)
+    with Registry.open(registry_path) as registry:  # each acceptance audit is on record
+        assert len(registry.sweeps("audit")) == 3
+        assert registry.verify_audit_log().ok
 
 
 NETNS = netns_unavailable_reason()
