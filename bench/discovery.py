@@ -127,7 +127,6 @@ def python_ws_discovery(port: int, count: int) -> dict[str, Any]:
         # per-interface sockets), so binding the group address changes nothing measured.
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((threaded.MULTICAST_IPV4_ADDRESS, port))
         sock.setblocking(False)
         return sock

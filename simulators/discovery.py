@@ -13,7 +13,7 @@ Each responder owns two UDP sockets on the camera's own address, so a fleet of c
 
 What it does, and which rule says so:
 
-* multicast socket: bound to 239.255.255.250:port (SO_REUSEADDR + SO_REUSEPORT, so every camera
+* multicast socket: bound to 239.255.255.250:port (SO_REUSEADDR, so every camera
   of a process and any client on the host share the port; Linux hands each multicast datagram
   to all of them), joined on the interface that owns the camera's address;
 * unicast socket: bound to address:port; it receives unicast Probes (DISCOVERY-1-1-6) and sends

@@ -38,7 +38,6 @@ def multicast_socket(port: int, interface: str = "127.0.0.1") -> socket.socket:
     """A socket joined to the WS-Discovery group on ``interface``, to hear Hello and Bye."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((wsd.MULTICAST_GROUP, port))
     membership = socket.inet_aton(wsd.MULTICAST_GROUP) + socket.inet_aton(interface)
     sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)

@@ -37,7 +37,11 @@ def group_socket(group: str, port: int, interfaces: Sequence[str]) -> socket.soc
     """A non-blocking socket that receives ``group:port`` on ``interfaces``, beside others.
 
     Every WS-Discovery party on a host binds the same port (devices, clients): with
-    SO_REUSEADDR/SO_REUSEPORT Linux hands each multicast datagram to all of them. Bound to the
+    SO_REUSEADDR Linux hands each multicast datagram to all of them. Not SO_REUSEPORT on
+    Linux: sockets in a reuseport group get each datagram picked for *one* of them, ignoring
+    which interface each joined on, so a socket joined on lo swallowed what arrived on a
+    bridge for another (measured, kernel 6.18; ``tests/devmgr/protocols/test_multicast.py``).
+    BSDs and macOS need SO_REUSEPORT to share a multicast port, and deliver to all. Bound to the
     group rather than 0.0.0.0, it sees no unicast traffic meant for others; with
     IP_MULTICAST_ALL off, only the groups it joined, on the interfaces it joined them on (with
     cameras on several interfaces, netns/veth, each hears its own LAN only).
@@ -45,7 +49,7 @@ def group_socket(group: str, port: int, interfaces: Sequence[str]) -> socket.soc
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if hasattr(socket, "SO_REUSEPORT"):
+        if sys.platform != "linux" and hasattr(socket, "SO_REUSEPORT"):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((group, port))
         if sys.platform == "linux":

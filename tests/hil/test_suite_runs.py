@@ -216,11 +216,7 @@ NETNS = netns_unavailable_reason()
 
 @pytest.mark.skipif(NETNS is not None, reason=f"netns backend: {NETNS}")
 def test_the_suite_passes_on_a_netns_fleet_given_as_real_cameras(tmp_path: Path) -> None:
-    """Addresses and credentials only, passwords from the environment: a real site's file.
-
-    The fleet's discovery port is a free one rather than 3702: on this kernel a WS-Discovery
-    group socket joined on lo (any loopback fleet of a parallel test) keeps multicast from the
-    bridge away from ours when both share the port (SO_REUSEPORT)."""
+    """Addresses and credentials only, passwords from the environment: a real site's file."""
     with Fleet([FleetMember(s) for s in generate_fleet(2, seed=0)], backend="netns",
                discovery_port=free_udp_port()) as fleet:
         manifest = fleet.manifest()

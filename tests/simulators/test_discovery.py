@@ -108,7 +108,6 @@ def group_listener(port: int) -> socket.socket:
     """A passive monitor: joined to the group on loopback, hears Hello and Bye."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((GROUP, port))
     membership = socket.inet_aton(GROUP) + socket.inet_aton("127.0.0.1")
     sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
