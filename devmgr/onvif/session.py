@@ -62,6 +62,10 @@ _DIGEST = ("http://docs.oasis-open.org/wss/2004/01/"
 _HEADERS = {"Content-Type": "application/soap+xml; charset=utf-8"}
 
 
+#: Half the resolution of ONVIF's tt:DateTime (whole seconds).
+WHOLE_SECOND_MIDPOINT = timedelta(seconds=0.5)
+
+
 class OnvifError(Exception):
     """No fair answer to one ONVIF call; ``kind`` says whose side the problem is likely on."""
 
@@ -328,7 +332,9 @@ class OnvifSession:
         camera = parse_onvif_datetime(body.find(".//{*}UTCDateTime"))
         if camera is not None:
             midpoint = sent + (received - sent) / 2
-            self.clock_offset = camera - midpoint
+            # tt:DateTime has whole seconds: the camera's clock read somewhere in [t, t + 1),
+            # so t + 0.5 s is the unbiased estimate (t alone reads 0.5 s slow on average).
+            self.clock_offset = camera + WHOLE_SECOND_MIDPOINT - midpoint
         return body
 
     async def call(self, service: str, operation: str, params: dict[str, Any] | None = None,

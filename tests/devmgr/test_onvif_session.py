@@ -22,6 +22,7 @@ from devmgr.onvif.session import (
 from devmgr.targets import Target, TargetsFile
 from simulators.fleet.fleet import Fleet
 from simulators.fleet.generate import FleetMember, generate_fleet
+from simulators.host import CameraHandle
 from tests.conftest import free_udp_port
 
 
@@ -144,3 +145,21 @@ def test_bad_replies_are_protocol_errors(reply: bytes) -> None:
 def test_vendor_datetimes(text: str, expected: str | None) -> None:
     parsed = parse_xs_datetime(text)
     assert (parsed.isoformat() if parsed else None) == expected
+
+
+async def test_the_clock_offset_is_unbiased_despite_whole_second_camera_time(
+        camera: CameraHandle) -> None:
+    """tt:DateTime carries whole seconds; read at many sub-second phases, the offset estimate
+    must average out to the true skew (the whole-second value alone is 0.5 s slow)."""
+    camera.set_clock_offset(100.3)
+    user = camera.spec.users[0]
+    errors = []
+    async with OnvifPool() as pool:
+        session = OnvifSession(pool, camera.device_url, user.username, user.password)
+        for _ in range(24):
+            await session.sync_clock()
+            errors.append(session.clock_offset.total_seconds() - 100.3)
+            await asyncio.sleep(0.043)  # walk through the phases of the second
+    mean = sum(errors) / len(errors)
+    assert abs(mean) < 0.2, errors
+    assert max(abs(e) for e in errors) < 0.6, errors
