@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -170,17 +171,39 @@ def install_templates(exported: list[Any]) -> None:
 
 
 def _flatten(params: dict[str, Any], prefix: str = "") -> tuple[tuple[str, Any], ...]:
-    """A hashable shape of the parameters: string leaves become slots, others stay values."""
+    """A hashable shape of the parameters: string and number leaves become slots (so a PTZ
+    move to new coordinates reuses its template), others (booleans, durations) stay values."""
     items: list[tuple[str, Any]] = []
     for key, value in sorted(params.items()):
         path = f"{prefix}{key}"
         if isinstance(value, dict):
             items.extend(_flatten(value, f"{path}."))
-        elif isinstance(value, str):
-            items.append((path, f"@@{path.replace('.', '_')}@@"))
+        elif isinstance(value, str) or _is_number(value):
+            items.append((path, f"@@{_slot(path, value)}@@"))
         else:
             items.append((path, value))
     return tuple(items)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _slot(path: str, value: Any) -> str:
+    # zeep writes an xsd:float placeholder upper-cased (it renders INF that way): number
+    # slots are upper case from the start, so they survive as they are.
+    name = path.replace(".", "_")
+    return name.upper() if _is_number(value) else name
+
+
+def _xsd_number(value: float) -> str:
+    if isinstance(value, int):
+        return str(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "INF" if value > 0 else "-INF"
+    return repr(value)
 
 
 def _unflatten(shape: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
@@ -201,7 +224,9 @@ def _string_values(params: dict[str, Any], prefix: str = "") -> dict[str, str]:
         if isinstance(value, dict):
             values.update(_string_values(value, f"{path}."))
         elif isinstance(value, str):
-            values[path.replace(".", "_")] = value
+            values[_slot(path, value)] = value
+        elif _is_number(value):
+            values[_slot(path, value)] = _xsd_number(value)
     return values
 
 

@@ -7,6 +7,7 @@ import socket
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from lxml import etree
 
 from devmgr.inventory.model import ErrorKind
 from devmgr.onvif.session import (
@@ -163,3 +164,22 @@ async def test_the_clock_offset_is_unbiased_despite_whole_second_camera_time(
     mean = sum(errors) / len(errors)
     assert abs(mean) < 0.2, errors
     assert max(abs(e) for e in errors) < 0.6, errors
+
+
+def test_moves_to_new_coordinates_reuse_one_request_template() -> None:
+    """Numbers are slots like strings: a thousand moves do not build a thousand templates."""
+    from devmgr.onvif import session as module  # noqa: PLC0415
+
+    def move(x: float, zoom: float) -> dict[str, object]:
+        return {"ProfileToken": "P", "Position": {"PanTilt": {"x": x, "y": -x / 2},
+                                                  "Zoom": {"x": zoom}}}
+
+    shapes = {module._flatten(move(i / 1000, i / 2000)) for i in range(1000)}
+    assert len(shapes) == 1
+    request = module.template("ptz", "AbsoluteMove", shapes.pop())
+    body = request.render(b"", module._string_values(move(0.125, 1.0)))
+    element = etree.fromstring(body)
+    pan_tilt = element.find(".//{*}PanTilt")
+    assert pan_tilt is not None
+    assert (pan_tilt.get("x"), pan_tilt.get("y")) == ("0.125", "-0.0625")
+    assert element.find(".//{*}Zoom").get("x") == "1.0"  # type: ignore[union-attr]
