@@ -40,9 +40,8 @@ from devmgr.onvif.session import (
     OnvifSession,
     SoapFaultError,
     Timeouts,
-    _flatten,
     parse_onvif_datetime,
-    template,
+    prepare,
 )
 from devmgr.targets import Target
 
@@ -68,7 +67,7 @@ INVENTORY_REQUESTS: tuple[tuple[str, str, dict[str, Any]], ...] = (
 def prime_templates() -> None:
     """Build the inventory's request templates now (for ``export_templates``)."""
     for service, operation, params in INVENTORY_REQUESTS:
-        template(service, operation, _flatten(params) if params else ())
+        prepare(service, operation, params)
 
 
 def _text(element: etree._Element | None, path: str) -> str:

@@ -132,6 +132,10 @@ class RequestTemplate:
         made.slots = re.findall(rb"@@(\w+)@@", body)
         return made
 
+    def fill(self, header: bytes, params: dict[str, Any]) -> bytes:
+        """The request for these parameters (of the shape the template was prepared for)."""
+        return self.render(header, _string_values(params) if params else {})
+
     def render(self, header: bytes, values: dict[str, str]) -> bytes:
         body = self.body
         for slot in self.slots:
@@ -151,6 +155,12 @@ def template(service: str, operation: str, shape: tuple[tuple[str, Any], ...]) -
     if found is None:
         found = _TEMPLATES[key] = RequestTemplate(service, operation, _unflatten(shape))
     return found
+
+
+def prepare(service: str, operation: str, params: dict[str, Any]) -> RequestTemplate:
+    """The template for a request with these parameters (built on first use, then shared by
+    every request of the same shape: same keys, same non-string, non-number values)."""
+    return template(service, operation, _flatten(params) if params else ())
 
 
 def export_templates() -> list[Any]:
@@ -366,12 +376,12 @@ class OnvifSession:
                    *, authenticate: bool = True) -> etree._Element:
         """One request on the lean path; returns the response element of the Body."""
         params = params or {}
-        request = template(service, operation, _flatten(params) if params else ())
+        request = prepare(service, operation, params)
         header = b""
         if authenticate and self.password is not None and self._digest is None:
             header = security_header(self.username, self.password,
                                      datetime.now(UTC) + self.clock_offset)
-        data = request.render(header, _string_values(params) if params else {})
+        data = request.fill(header, params)
         reply = await self._post(self.url(service), data, operation, authenticate)
         return parse_body(reply, operation)
 
@@ -392,7 +402,16 @@ class OnvifSession:
 
     async def _post(self, url: yarl.URL, data: bytes, operation: str, authenticate: bool) -> bytes:
         async with self._per_camera, self.pool.slot():
-            return await self._exchange(url, data, operation, authenticate)
+            try:
+                return await self._exchange(url, data, operation, authenticate)
+            except OnvifError as exc:
+                # A kept-alive connection the camera had already closed: the request never
+                # reached it. Once more on a fresh connection, for reads only (a command
+                # might have been carried out before the close).
+                if not (operation.startswith("Get")
+                        and isinstance(exc.__cause__, aiohttp.ServerDisconnectedError)):
+                    raise
+                return await self._exchange(url, data, operation, authenticate)
 
     async def _exchange(self, url: yarl.URL, data: bytes, operation: str,
                         authenticate: bool) -> bytes:

@@ -174,12 +174,47 @@ def test_moves_to_new_coordinates_reuse_one_request_template() -> None:
         return {"ProfileToken": "P", "Position": {"PanTilt": {"x": x, "y": -x / 2},
                                                   "Zoom": {"x": zoom}}}
 
-    shapes = {module._flatten(move(i / 1000, i / 2000)) for i in range(1000)}
-    assert len(shapes) == 1
-    request = module.template("ptz", "AbsoluteMove", shapes.pop())
-    body = request.render(b"", module._string_values(move(0.125, 1.0)))
+    requests = {id(module.prepare("ptz", "AbsoluteMove", move(i / 1000, i / 2000)))
+                for i in range(1000)}
+    assert len(requests) == 1
+    body = module.prepare("ptz", "AbsoluteMove", move(0.5, 0.5)).fill(b"", move(0.125, 1.0))
     element = etree.fromstring(body)
     pan_tilt = element.find(".//{*}PanTilt")
     assert pan_tilt is not None
     assert (pan_tilt.get("x"), pan_tilt.get("y")) == ("0.125", "-0.0625")
     assert element.find(".//{*}Zoom").get("x") == "1.0"  # type: ignore[union-attr]
+
+
+REPLY = (b'<?xml version="1.0"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope">'
+         b'<s:Body><tds:GetHostnameResponse xmlns:tds="http://www.onvif.org/ver10/device/wsdl">'
+         b'<tds:HostnameInformation><tds:FromDHCP>false</tds:FromDHCP></tds:HostnameInformation>'
+         b'</tds:GetHostnameResponse></s:Body></s:Envelope>')
+
+
+async def test_a_read_on_a_connection_the_camera_dropped_is_sent_once_more() -> None:
+    """The first connection is closed without a reply (a stale keep-alive); a Get* is retried
+    on a fresh one, a command is not (it may have been carried out)."""
+    connections = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await reader.readuntil(b"\r\n\r\n")
+        if connections % 2 == 1:
+            writer.close()  # no reply at all
+            return
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml\r\n"
+                     b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(REPLY), REPLY))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, OnvifPool() as pool:
+        session = OnvifSession(pool, f"http://127.0.0.1:{port}/onvif/device_service", "u", None)
+        body = await session.call("device", "GetHostname")
+        assert body.tag.endswith("GetHostnameResponse")
+        assert connections == 2
+        with pytest.raises(OnvifError, match="closed the connection"):
+            await session.call("device", "SystemReboot")
+        assert connections == 3
