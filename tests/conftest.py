@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from simulators.fleet.fleet import Fleet
 from simulators.host import CameraHandle, CameraHost
 from simulators.spec import CameraSpec
 
@@ -37,3 +38,12 @@ def camera(host: CameraHost) -> Iterator[CameraHandle]:
     handle = host.start(loopback_spec(), reboot_seconds=0.3)
     yield handle
     handle.stop()
+
+
+@pytest.fixture
+def clean(fleet: Fleet) -> Iterator[None]:
+    """Whatever a test injects into its module's ``fleet`` is cleared afterwards."""
+    yield
+    for camera_id in fleet.camera_ids:
+        if fleet.faults(camera_id):
+            fleet.clear_faults(camera_id)

@@ -73,15 +73,6 @@ def manifest(fleet: Fleet) -> TargetsFile:
     return fleet.manifest()
 
 
-@pytest.fixture
-def clean(fleet: Fleet, manifest: TargetsFile) -> Iterator[None]:
-    """Whatever a test injects is cleared afterwards."""
-    yield
-    for target in manifest.targets:
-        if fleet.faults(target.id):
-            fleet.clear_faults(target.id)
-
-
 def snmp_of(target: Target) -> SnmpCredentials:
     assert target.snmp is not None
     return target.snmp

@@ -34,14 +34,6 @@ def manifest(fleet: Fleet) -> TargetsFile:
     return fleet.manifest()
 
 
-@pytest.fixture
-def clean(fleet: Fleet, manifest: TargetsFile) -> Iterator[None]:
-    yield
-    for target in manifest.targets:
-        if fleet.faults(target.id):
-            fleet.clear_faults(target.id)
-
-
 def spare_address(manifest: TargetsFile) -> str:
     """An address in the fleet's /16 that no camera of it has (they take .0.1 upwards)."""
     first = manifest.targets[0].address

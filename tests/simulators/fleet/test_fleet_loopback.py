@@ -75,15 +75,6 @@ def fixed_target(fleet: Fleet, manifest: TargetsFile, skip: int = 0) -> Target:
     return bullets[skip]
 
 
-@pytest.fixture
-def clean(fleet: Fleet, manifest: TargetsFile) -> Iterator[None]:
-    """Whatever a test injects is cleared afterwards."""
-    yield
-    for target in manifest.targets:
-        if fleet.faults(target.id):
-            fleet.clear_faults(target.id)
-
-
 # -- every camera at its own address -------------------------------------------------------------
 
 def test_manifest_lists_every_camera_with_what_a_client_needs(manifest: TargetsFile) -> None:
