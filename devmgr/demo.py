@@ -76,11 +76,14 @@ def run_demo(out_dir: Path, *, cameras: int = 8, seed: int = 3,
                                        if manifest.fleet else 3702, wait_s=1.0))
         report: AuditReport | None = None
         for round_ in (1, 2):
-            report = asyncio.run(audit(manifest, registry, options, progress=lambda m: say(
-                f"    {time.monotonic() - began:5.1f} s {m}")))
+            report = asyncio.run(audit(manifest, registry, options))
             say(f"audit {round_}: {len(report.findings)} findings "
                 f"({time.monotonic() - began:.1f} s)")
         assert report is not None
+        for camera in report.cameras:
+            for finding in camera.findings:
+                say(f"  {camera.target_id or camera.camera}: {finding.rule} ({finding.article}, "
+                    f"{finding.severity.value})")
         written = write_reports(report, out_dir / "report", images=registry.snapshot)
         if not registry.verify_audit_log().ok:
             raise RuntimeError("the audit log does not verify")
