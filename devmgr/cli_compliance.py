@@ -156,6 +156,8 @@ def audit(
                                   "fleet's]")] = None,
     cidr: Annotated[list[str] | None, typer.Option(
         "--cidr", help="also unicast-probe this range when looking (repeatable)")] = None,
+    discovery_port: Annotated[int | None, typer.Option(
+        help="WS-Discovery port [default: 3702, or the fleet's]")] = None,
     unfiled: Annotated[bool, typer.Option(
         "--unfiled/--no-unfiled", help="report discovered cameras that have no filing")] = False,
     removed_after: Annotated[int, typer.Option(
@@ -177,11 +179,15 @@ def audit(
     from devmgr.discovery.run import DiscoveryOptions  # noqa: PLC0415
     from devmgr.registry import file_digest  # noqa: PLC0415
 
+    if targets is None and not discover:
+        raise fail("give --targets FILE, or --discover to find the filed cameras on the "
+                   "network (or both)", 2)
     targets_file = _load_targets(targets) if targets is not None else None
     fleet = targets_file.fleet if targets_file is not None else None
     discovery = DiscoveryOptions(
         interfaces=tuple(interface or [fleet.manager_address if fleet else "lo"]),
-        cidrs=tuple(cidr or ()), port=fleet.discovery_port if fleet else 3702,
+        cidrs=tuple(cidr or ()),
+        port=discovery_port or (fleet.discovery_port if fleet else 3702),
         wait_s=1.5) if discover else None
     settings = AuditSettings(position_tolerance_m=position_tolerance,
                              view_tolerance_deg=view_tolerance,

@@ -283,7 +283,7 @@ def _unfiled(discovered: list[DiscoveredDevice], known: list[CameraFacts],
         if filing_for(inv, filings):
             continue
         facts = facts_for(dev.serial or dev.mac or dev.key, None)
-        facts.inventory, facts.found_at = inv, inv.address
+        facts.inventory, facts.found_at, facts.identity_only = inv, inv.address, True
         out.append(facts)
     return out
 
@@ -298,17 +298,23 @@ def _as_inventory(dev: DiscoveredDevice) -> Inventory:
 async def _find_elsewhere(missing: list[CameraFacts], discovered: list[DiscoveredDevice],
                           baselines: dict[str, Baseline], targets: list[Target],
                           options: AuditOptions) -> None:
-    """Re-inventory missing cameras where discovery found their serial or MAC."""
+    """Re-inventory missing cameras where discovery found their serial or MAC.
+
+    Without credentials for one (no target names it), what discovery says is its inventory:
+    enough for presence (same unit, where), not for the configuration rules.
+    """
     by_serial = {d.serial: d for d in discovered if d.serial}
     by_mac = {d.mac: d for d in discovered if d.mac}
     retry: list[tuple[CameraFacts, Target]] = []
     for facts in missing:
         dev = by_serial.get(facts.expected_serial) or by_mac.get(facts.expected_mac)
-        if dev is None or not dev.xaddrs:
+        if dev is None:
             continue
         template = facts.target or next(
             (t for t in targets if facts.baseline and t.id == facts.baseline.target_id), None)
-        if template is None:
+        if template is None or not dev.xaddrs:
+            facts.inventory = _as_inventory(dev)
+            facts.found_at, facts.identity_only = facts.inventory.address, True
             continue
         address = dev.addresses[0] if dev.addresses else template.address
         retry.append((facts, template.model_copy(update={

@@ -39,9 +39,17 @@ class CameraFacts:
     #: A default SNMP community the camera answered to.
     snmp_default_community: str | None = None
     presence: Presence = "unknown"
+    #: Only discovery saw it (no credentials to ask it more): presence can be judged, its
+    #: configuration (PTZ, recording, security, view) cannot.
+    identity_only: bool = False
     #: Views whose PTZ position was reconfigured (preset re-stored, home moved): their
     #: snapshots show another place on purpose, so the view rules leave them to ptz-range.
     reconfigured_views: set[str] = field(default_factory=set)
+
+    @property
+    def configured(self) -> bool:
+        """Today's configuration was read: the configuration rules have something to judge."""
+        return self.answered and not self.identity_only
 
     @property
     def answered(self) -> bool:

@@ -18,7 +18,7 @@ RULES = ("position",)
 
 def check(facts: CameraFacts) -> list[Finding]:
     inv, filing = facts.inventory, facts.filing
-    if facts.presence != "present" or inv is None or filing is None:
+    if not facts.configured or facts.presence != "present" or inv is None or filing is None:
         return []
     problems: dict[str, object] = {}
     if inv.geolocation is not None:

@@ -94,7 +94,7 @@ def differences(facts: CameraFacts) -> dict[str, object]:
 
 
 def check(facts: CameraFacts) -> list[Finding]:
-    if facts.presence not in ("present", "replaced"):
+    if not facts.configured or facts.presence not in ("present", "replaced"):
         return []
     diffs = differences(facts)
     facts.reconfigured_views = {k for k in diffs if k == "home" or k.startswith("preset:")}

@@ -13,7 +13,8 @@ RULES = ("retention",)
 
 def check(facts: CameraFacts) -> list[Finding]:
     inv, filing = facts.inventory, facts.filing
-    if (facts.presence not in ("present", "replaced") or inv is None or filing is None
+    if (not facts.configured or facts.presence not in ("present", "replaced") or inv is None
+            or filing is None
             or inv.recording_retention_days is None):
         return []
     days = inv.recording_retention_days

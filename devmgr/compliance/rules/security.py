@@ -18,7 +18,7 @@ RULES = ("default-credentials", "snmp-community", "clock")
 
 
 def check(facts: CameraFacts) -> list[Finding]:
-    if facts.presence not in ("present", "replaced", "moved"):
+    if not facts.configured or facts.presence not in ("present", "replaced", "moved"):
         return []
     findings: list[Finding] = []
     accepted = list(facts.default_credentials)

@@ -28,7 +28,7 @@ def _turn_words(v: ViewEvidence) -> str:
 
 
 def check(facts: CameraFacts) -> list[Finding]:
-    if facts.presence not in ("present", "replaced"):
+    if not facts.configured or facts.presence not in ("present", "replaced"):
         return []
     tolerance = facts.settings.view_tolerance_deg
     views = [v for v in facts.views if v.name not in facts.reconfigured_views]

@@ -131,3 +131,21 @@ def test_an_audit_killed_half_way_leaves_a_consistent_registry_and_a_rerun_compl
         statuses = reg.audit_statuses(5)
         assert [s.id for s, _ in statuses] == [latest.id]
         assert set(statuses[0][1].values()) == {"compliant"}
+
+
+def test_without_a_targets_file_discovery_finds_the_filed_units(
+        fleet: Fleet, setup: tuple[Path, Path]) -> None:
+    """No credentials: presence only (the unit is there, and where), from WS-Discovery."""
+    _targets, registry = setup
+    result = devmgr("audit", "--discover", "--interface", "127.0.0.1", "--discovery-port",
+                    str(fleet.discovery_port), "--json", registry=registry)
+    assert result.returncode == 0, result.stderr
+    cameras = json.loads(result.stdout)["cameras"]
+    assert [(c["presence"], c["status"]) for c in cameras] == [("present", "compliant")] * 3
+    assert {c["address"] for c in cameras} == {t.address for t in fleet.manifest().targets}
+
+
+def test_an_audit_needs_targets_or_discovery(tmp_path: Path) -> None:
+    result = devmgr("audit", "--no-discover", registry=tmp_path / "r.sqlite")
+    assert result.returncode == 2
+    assert "give --targets FILE, or --discover" in result.stderr
