@@ -13,12 +13,14 @@ import math
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
 from devmgr.model import PtzVector
+from simulators import scene as scene_module
 from simulators.scene import Image, Scene, render, render_state, snapshot_jpeg
 from simulators.spec import CameraSpec
 from simulators.state import CameraState
@@ -163,8 +165,9 @@ def test_same_seed_renders_byte_identical_frames_in_a_fresh_process() -> None:
     scene = Scene.for_seed(0)
     here = (hashlib.sha256(scene.pano.tobytes()).hexdigest(),
             hashlib.sha256(render(scene, *POSE).tobytes()).hexdigest())
-    # A different hash seed shows nothing depends on hash randomisation.
-    env = {**os.environ, "PYTHONHASHSEED": "4242"}
+    # A different hash seed shows nothing depends on hash randomisation; no disk cache, so
+    # the fresh process really generates the world (this one may have read it from disk).
+    env = {**os.environ, "PYTHONHASHSEED": "4242", "CAMFLEET_SCENE_CACHE": "off"}
     out = subprocess.run([sys.executable, "-c", _HASH_SNIPPET.format(seed=0, pose=POSE)],
                          env=env, capture_output=True, text=True, check=True, timeout=60)
     assert tuple(out.stdout.split()) == here
@@ -224,3 +227,30 @@ def test_views_have_plenty_of_orb_features_spread_over_the_frame(azimuth: float,
     # Spread: keypoints in most cells of a 4x4 grid (the sky may leave a top row empty).
     cells = {(int(k.pt[0] * 4 / 1280), int(k.pt[1] * 4 / 720)) for k in keypoints}
     assert len(cells) >= 10
+
+
+def test_scenes_are_kept_on_disk_and_read_back_identical(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAMFLEET_SCENE_CACHE", str(tmp_path))
+    scene_module._scene_for.cache_clear()
+    try:
+        built = Scene.for_seed(5, px_per_deg=4)
+        path = scene_module.scene_cache_path(5, 4)
+        assert path is not None
+        assert path.parent == tmp_path
+        assert path.is_file()
+        scene_module._scene_for.cache_clear()
+        loaded = Scene.for_seed(5, px_per_deg=4)  # another process would do the same
+        assert loaded.pano is not built.pano
+        assert np.array_equal(loaded.pano, built.pano)
+        assert not loaded.pano.flags.writeable
+
+        path.write_bytes(b"not a scene")  # a torn or foreign file: generated again
+        scene_module._scene_for.cache_clear()
+        assert np.array_equal(Scene.for_seed(5, px_per_deg=4).pano, built.pano)
+        assert np.load(path).shape == built.pano.shape  # and replaced
+
+        monkeypatch.setenv("CAMFLEET_SCENE_CACHE", "off")
+        assert scene_module.scene_cache_path(5, 4) is None
+    finally:
+        scene_module._scene_for.cache_clear()
