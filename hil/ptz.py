@@ -26,6 +26,7 @@ from typing import Any
 
 from lxml import etree
 
+from devmgr.inventory.collect import child_text, parse_float
 from devmgr.model import Range
 from devmgr.protocols.ptz_spaces import (
     PT_POSITION_DEGREES,
@@ -78,13 +79,6 @@ class PresetInfo:
     position: Position | None
 
 
-def _float(text: str | None) -> float | None:
-    try:
-        return float(text) if text not in (None, "") else None
-    except ValueError:
-        return None
-
-
 def parse_position(element: etree._Element | None) -> Position | None:
     """A tt:PTZVector (PanTilt x/y, Zoom x) as a :class:`Position`."""
     if element is None:
@@ -92,10 +86,10 @@ def parse_position(element: etree._Element | None) -> Position | None:
     pan_tilt, zoom = element.find("{*}PanTilt"), element.find("{*}Zoom")
     if pan_tilt is None:
         return None
-    x, y = _float(pan_tilt.get("x")), _float(pan_tilt.get("y"))
+    x, y = parse_float(pan_tilt.get("x")), parse_float(pan_tilt.get("y"))
     if x is None or y is None:
         return None
-    return Position(x, y, _float(zoom.get("x")) if zoom is not None else None)
+    return Position(x, y, parse_float(zoom.get("x")) if zoom is not None else None)
 
 
 def _finite(limit: Range | None, space: Range) -> Range:
@@ -141,14 +135,14 @@ class PtzDriver:
         if position is None:
             raise DeviceFault(f"{self.camera.id}: GetStatus reports no pan/tilt position")
         move = body.find(".//{*}MoveStatus")
-        return PtzStatus(position, _text(move, "{*}PanTilt"), _text(move, "{*}Zoom"))
+        return PtzStatus(position, child_text(move, "{*}PanTilt"), child_text(move, "{*}Zoom"))
 
     def position(self) -> Position:
         return self.status().position
 
     def presets(self) -> list[PresetInfo]:
         body = self.camera.must_call("ptz", "GetPresets", {"ProfileToken": self.profile})
-        return [PresetInfo(p.get("token", ""), _text(p, "{*}Name"),
+        return [PresetInfo(p.get("token", ""), child_text(p, "{*}Name"),
                            parse_position(p.find("{*}PTZPosition")))
                 for p in body.iterfind("{*}Preset")]
 
@@ -249,7 +243,7 @@ class PtzDriver:
     def set_preset(self, name: str) -> str:
         body = self.camera.must_call("ptz", "SetPreset", {"ProfileToken": self.profile,
                                                           "PresetName": name})
-        token = _text(body, "{*}PresetToken")
+        token = child_text(body, "{*}PresetToken")
         if not token:
             raise DeviceFault(f"{self.camera.id}: SetPreset returned no PresetToken")
         return token
@@ -265,9 +259,3 @@ class PtzDriver:
 
     def set_home(self) -> None:
         self.camera.call("ptz", "SetHomePosition", {"ProfileToken": self.profile})
-
-
-def _text(element: etree._Element | None, path: str) -> str:
-    if element is None:
-        return ""
-    return (element.findtext(path) or "").strip()

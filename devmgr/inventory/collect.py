@@ -70,13 +70,15 @@ def prime_templates() -> None:
         prepare(service, operation, params)
 
 
-def _text(element: etree._Element | None, path: str) -> str:
+def child_text(element: etree._Element | None, path: str) -> str:
+    """Stripped text at ``path`` below ``element`` ("" if either is absent)."""
     if element is None:
         return ""
     return (element.findtext(path) or "").strip()
 
 
-def _float(text: str | None) -> float | None:
+def parse_float(text: str | None) -> float | None:
+    """A number from device text; None for absent, empty or unparsable text."""
     try:
         return float(text) if text not in (None, "") else None
     except ValueError:
@@ -84,8 +86,8 @@ def _float(text: str | None) -> float | None:
 
 
 def _range(element: etree._Element | None) -> Range | None:
-    low = _float(_text(element, "{*}Min"))
-    high = _float(_text(element, "{*}Max"))
+    low = parse_float(child_text(element, "{*}Min"))
+    high = parse_float(child_text(element, "{*}Max"))
     if low is None or high is None or low > high:
         return None
     return Range(min=low, max=high)
@@ -114,9 +116,9 @@ def parse_ptz_vector(element: etree._Element | None) -> PtzVector | None:
     pan_tilt = element.find("{*}PanTilt")
     zoom = element.find("{*}Zoom")
     return PtzVector(
-        pan=_float(pan_tilt.get("x")) or 0.0 if pan_tilt is not None else 0.0,
-        tilt=_float(pan_tilt.get("y")) or 0.0 if pan_tilt is not None else 0.0,
-        zoom=_float(zoom.get("x")) or 0.0 if zoom is not None else 0.0,
+        pan=parse_float(pan_tilt.get("x")) or 0.0 if pan_tilt is not None else 0.0,
+        tilt=parse_float(pan_tilt.get("y")) or 0.0 if pan_tilt is not None else 0.0,
+        zoom=parse_float(zoom.get("x")) or 0.0 if zoom is not None else 0.0,
     )
 
 
@@ -125,7 +127,7 @@ def _spaces(element: etree._Element | None) -> list[PtzSpace]:
     if element is None:
         return spaces
     for child in element:
-        uri = _text(child, "{*}URI")
+        uri = child_text(child, "{*}URI")
         if uri:
             spaces.append(PtzSpace(uri=uri, x=_range(child.find("{*}XRange")),
                                    y=_range(child.find("{*}YRange"))))
@@ -175,14 +177,16 @@ async def collect_onvif(session: OnvifSession, target: Target) -> dict[str, Any]
         return fields
     fields["clock_offset_s"] = session.clock_offset.total_seconds()
     fields["camera_time"] = parse_onvif_datetime(clock.find(".//{*}UTCDateTime"))
-    fields["timezone"] = _text(clock, ".//{*}TimeZone/{*}TZ")
+    fields["timezone"] = child_text(clock, ".//{*}TimeZone/{*}TZ")
 
     info = await c.call("device", "GetDeviceInformation")
     if info is not None:
         fields["device"] = DeviceInfo(
-            manufacturer=_text(info, "{*}Manufacturer"), model=_text(info, "{*}Model"),
-            firmware=_text(info, "{*}FirmwareVersion"), serial=_text(info, "{*}SerialNumber"),
-            hardware_id=_text(info, "{*}HardwareId"))
+            manufacturer=child_text(info, "{*}Manufacturer"),
+            model=child_text(info, "{*}Model"),
+            firmware=child_text(info, "{*}FirmwareVersion"),
+            serial=child_text(info, "{*}SerialNumber"),
+            hardware_id=child_text(info, "{*}HardwareId"))
     if c.fatal:
         fields["errors"] = tuple(c.errors)
         return fields
@@ -207,14 +211,14 @@ async def service_map(c: Collector) -> dict[str, str]:
     found: dict[str, str] = {}
     if services is not None:
         for entry in services.iterfind("{*}Service"):
-            namespace, xaddr = _text(entry, "{*}Namespace"), _text(entry, "{*}XAddr")
+            namespace, xaddr = child_text(entry, "{*}Namespace"), child_text(entry, "{*}XAddr")
             if namespace and xaddr:
                 found[namespace] = xaddr
     if not found:
         caps = await c.call("device", "GetCapabilities", {"Category": "All"})
         for name, tag in (("media", "Media"), ("ptz", "PTZ"), ("imaging", "Imaging"),
                           ("recording", "Recording")):
-            xaddr = _text(caps, f".//{{*}}{tag}/{{*}}XAddr") if caps is not None else ""
+            xaddr = child_text(caps, f".//{{*}}{tag}/{{*}}XAddr") if caps is not None else ""
             if xaddr:
                 found[SERVICE_NAMESPACES[name]] = xaddr
     by_namespace = {ns: name for name, ns in SERVICE_NAMESPACES.items()}
@@ -233,25 +237,26 @@ async def device_facts(c: Collector, fields: dict[str, Any]) -> None:
         c.call("device", "GetDiscoveryMode", optional=True),
         c.call("device", "GetGeoLocation", optional=True))
     if scopes is not None:
-        fields["scopes"] = tuple(_text(s, "{*}ScopeItem") for s in scopes.iterfind("{*}Scopes"))
-    hw = _text(interfaces, ".//{*}Info/{*}HwAddress")
+        fields["scopes"] = tuple(child_text(s, "{*}ScopeItem")
+                                 for s in scopes.iterfind("{*}Scopes"))
+    hw = child_text(interfaces, ".//{*}Info/{*}HwAddress")
     if hw:
         try:
             fields["mac"] = normalize_mac(hw)
         except ValueError:
             c.errors.append(DeviceError(kind=ErrorKind.PROTOCOL, operation="GetNetworkInterfaces",
                                         message=f"HwAddress {hw!r} is not a MAC address"))
-    fields["hostname"] = _text(hostname, ".//{*}Name")
+    fields["hostname"] = child_text(hostname, ".//{*}Name")
     if ntp is not None:
-        fields["ntp_servers"] = tuple(_text(m, "{*}DNSname") or _text(m, "{*}IPv4Address")
+        fields["ntp_servers"] = tuple(child_text(m, "{*}DNSname") or child_text(m, "{*}IPv4Address")
                                       for m in ntp.iterfind(".//{*}NTPManual"))
-    fields["discovery_mode"] = _text(mode, "{*}DiscoveryMode")
+    fields["discovery_mode"] = child_text(mode, "{*}DiscoveryMode")
     location = geo.find(".//{*}GeoLocation") if geo is not None else None
     if location is not None:
-        lat, lon = _float(location.get("lat")), _float(location.get("lon"))
+        lat, lon = parse_float(location.get("lat")), parse_float(location.get("lon"))
         if lat is not None and lon is not None:
             fields["geolocation"] = GeoPosition(latitude=lat, longitude=lon,
-                                                elevation=_float(location.get("elevation"))
+                                                elevation=parse_float(location.get("elevation"))
                                                 or 0.0)
 
 
@@ -268,10 +273,12 @@ async def media_facts(c: Collector) -> list[MediaProfile]:
             c.call("media", "GetSnapshotUri", {"ProfileToken": token}, optional=True))
         ptz_config = profile.find("{*}PTZConfiguration")
         return MediaProfile(
-            token=token, name=_text(profile, "{*}Name"), encoding=_text(encoder, "{*}Encoding"),
-            width=int(_float(_text(encoder, "{*}Resolution/{*}Width")) or 0) or None,
-            height=int(_float(_text(encoder, "{*}Resolution/{*}Height")) or 0) or None,
-            stream_uri=_text(stream, ".//{*}Uri"), snapshot_uri=_text(snapshot, ".//{*}Uri"),
+            token=token, name=child_text(profile, "{*}Name"),
+            encoding=child_text(encoder, "{*}Encoding"),
+            width=int(parse_float(child_text(encoder, "{*}Resolution/{*}Width")) or 0) or None,
+            height=int(parse_float(child_text(encoder, "{*}Resolution/{*}Height")) or 0) or None,
+            stream_uri=child_text(stream, ".//{*}Uri"),
+            snapshot_uri=child_text(snapshot, ".//{*}Uri"),
             ptz_configuration=ptz_config.get("token", "") if ptz_config is not None else "")
 
     return list(await asyncio.gather(*(one(p) for p in profiles.iterfind("{*}Profiles"))))
@@ -279,7 +286,7 @@ async def media_facts(c: Collector) -> list[MediaProfile]:
 
 async def recording_retention(c: Collector) -> float | None:
     recordings = await c.call("recording", "GetRecordings", optional=True)
-    return parse_duration_days(_text(recordings, ".//{*}MaximumRetentionTime"))
+    return parse_duration_days(child_text(recordings, ".//{*}MaximumRetentionTime"))
 
 
 async def _empty() -> list[MediaProfile]:
@@ -305,24 +312,24 @@ async def ptz_facts(c: Collector, profiles: Sequence[MediaProfile]) -> PtzInvent
     spaces = _spaces(node.find("{*}SupportedPTZSpaces") if node is not None else None)
     if options is not None:
         spaces += [s for s in _spaces(options.find(".//{*}Spaces")) if s not in spaces]
-    timeout = _text(config, "{*}DefaultPTZTimeout")
+    timeout = child_text(config, "{*}DefaultPTZTimeout")
     return PtzInventory(
         node=node.get("token", "") if node is not None else "",
         fixed_home=_bool(node.get("FixedHomePosition")) if node is not None else None,
-        home_supported=_bool(_text(node, "{*}HomeSupported")),
-        max_presets=int(_float(_text(node, "{*}MaximumNumberOfPresets")) or 0) or None,
+        home_supported=_bool(child_text(node, "{*}HomeSupported")),
+        max_presets=int(parse_float(child_text(node, "{*}MaximumNumberOfPresets")) or 0) or None,
         configuration=config_token,
         pan_limits=_range(pan_tilt_range.find("{*}XRange")) if pan_tilt_range is not None
         else None,
         tilt_limits=_range(pan_tilt_range.find("{*}YRange")) if pan_tilt_range is not None
         else None,
         zoom_limits=_range(zoom_range.find("{*}XRange")) if zoom_range is not None else None,
-        limits_space=_text(pan_tilt_range, "{*}URI"),
+        limits_space=child_text(pan_tilt_range, "{*}URI"),
         spaces=tuple(spaces),
         default_timeout_s=(parse_duration_days(timeout) or 0) * 86400 if timeout else None,
         position=parse_ptz_vector(status.find(".//{*}Position")) if status is not None else None,
-        move_status=_text(status, ".//{*}MoveStatus/{*}PanTilt"),
-        presets=tuple(PtzPreset(token=p.get("token", ""), name=_text(p, "{*}Name"),
+        move_status=child_text(status, ".//{*}MoveStatus/{*}PanTilt"),
+        presets=tuple(PtzPreset(token=p.get("token", ""), name=child_text(p, "{*}Name"),
                                 position=parse_ptz_vector(p.find("{*}PTZPosition")))
                       for p in (presets.iterfind("{*}Preset") if presets is not None else ())),
     )

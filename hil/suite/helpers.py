@@ -6,14 +6,10 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
+from devmgr.inventory.collect import child_text as text
 from hil.camera import Camera
 
-
-def text(element: etree._Element | None, path: str) -> str:
-    """Stripped text at ``path`` below ``element`` ("" if absent)."""
-    if element is None:
-        return ""
-    return (element.findtext(path) or "").strip()
+__all__ = ["profiles", "text", "url_host", "url_path"]
 
 
 def profiles(camera: Camera) -> list[etree._Element]:
