@@ -35,7 +35,7 @@ from devmgr.compliance.commission import (
     camera_keys,
     capture_for,
     default_operator,
-    filing_for,
+    filed_under,
     store_views,
 )
 from devmgr.compliance.facts import CameraFacts
@@ -280,7 +280,7 @@ def _unfiled(discovered: list[DiscoveredDevice], known: list[CameraFacts],
         if (dev.serial and dev.serial in seen) or (dev.mac and dev.mac in seen):
             continue
         inv = _as_inventory(dev)
-        if filing_for(inv, filings):
+        if filed_under(filings, inv.device.serial if inv.device else None, inv.mac):
             continue
         facts = facts_for(dev.serial or dev.mac or dev.key, None)
         facts.inventory, facts.found_at, facts.identity_only = inv, inv.address, True

@@ -46,26 +46,19 @@ def camera_keys(targets: Sequence[Target], filings: dict[str, FilingRecord]) -> 
     The target's ``filing_id`` if it names a filing; else the filing whose serial or MAC is
     the target's; else the target id itself.
     """
-    by_serial = {f.serial: d for d, f in filings.items() if f.serial}
-    by_mac = {f.mac: d for d, f in filings.items() if f.mac}
-    keys: dict[str, str] = {}
-    for target in targets:
-        key = (target.filing_id if target.filing_id in filings else None) \
-            or (by_serial.get(target.serial) if target.serial else None) \
-            or (by_mac.get(target.mac) if target.mac else None) or target.id
-        keys[target.id] = key
-    return keys
+    return {t.id: (t.filing_id if t.filing_id in filings else None)
+            or filed_under(filings, t.serial, t.mac) or t.id for t in targets}
 
 
-def filing_for(inv: Inventory, filings: dict[str, FilingRecord]) -> str | None:
-    """The filing this inventory's unit is filed under (by serial, else MAC)."""
-    serial = inv.device.serial if inv.device else ""
-    for device_id, filing in filings.items():
-        if serial and filing.serial == serial:
-            return device_id
-    for device_id, filing in filings.items():
-        if inv.mac and filing.mac == inv.mac:
-            return device_id
+def filed_under(filings: dict[str, FilingRecord], serial: str | None,
+                mac: str | None) -> str | None:
+    """The device id of the filing of the unit with this serial, else this MAC."""
+    for attribute, value in (("serial", serial), ("mac", mac)):
+        if value:
+            found = next((d for d, f in filings.items() if getattr(f, attribute) == value),
+                         None)
+            if found is not None:
+                return found
     return None
 
 
