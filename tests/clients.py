@@ -116,3 +116,25 @@ async def onvif_client(target: Target, *, adjust_time: bool = False,
         yield client
     finally:
         await client.close()
+
+
+# A Probe as the ONVIF Device Test Tool and most VMSs send it (default namespace on Probe, the
+# type prefix declared on Types itself, mustUnderstand headers, an empty Scopes element),
+# written out by hand, not by build_probe, so the codec cannot agree with itself on a
+# mistake. ``%`` the MessageID's UUID into it.
+LITERAL_PROBE = b"""<?xml version="1.0" encoding="utf-8"?>
+<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"
+               xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing">
+  <soap:Header>
+    <wsa:MessageID>uuid:%s</wsa:MessageID>
+    <wsa:To soap:mustUnderstand="true">urn:schemas-xmlsoap-org:ws:2005:04:discovery</wsa:To>
+    <wsa:Action soap:mustUnderstand="true">http://schemas.xmlsoap.org/ws/2005/04/discovery/Probe</wsa:Action>
+  </soap:Header>
+  <soap:Body>
+    <Probe xmlns="http://schemas.xmlsoap.org/ws/2005/04/discovery">
+      <Types xmlns:dn="http://www.onvif.org/ver10/network/wsdl">dn:NetworkVideoTransmitter</Types>
+      <Scopes />
+    </Probe>
+  </soap:Body>
+</soap:Envelope>
+"""

@@ -17,6 +17,7 @@ from devmgr.protocols import wsdiscovery as wsd
 from simulators.discovery import DiscoveryResponder, ResponderState, SharedGroupSocket
 from simulators.spec import CameraSpec
 from simulators.state import CameraState
+from tests.clients import LITERAL_PROBE
 
 GROUP = wsd.MULTICAST_GROUP
 MAX_DELAY_MS = 50
@@ -25,23 +26,6 @@ SILENCE_S = 1.0
 #: Slack on top of MAX_DELAY_MS for a reply that must arrive (a loaded CI machine).
 MARGIN_S = 0.25
 
-# Written out by hand (not by build_probe) so the codec cannot agree with itself on a mistake.
-LITERAL_PROBE = b"""<?xml version="1.0" encoding="utf-8"?>
-<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"
-               xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing">
-  <soap:Header>
-    <wsa:MessageID>uuid:%s</wsa:MessageID>
-    <wsa:To soap:mustUnderstand="true">urn:schemas-xmlsoap-org:ws:2005:04:discovery</wsa:To>
-    <wsa:Action soap:mustUnderstand="true">http://schemas.xmlsoap.org/ws/2005/04/discovery/Probe</wsa:Action>
-  </soap:Header>
-  <soap:Body>
-    <Probe xmlns="http://schemas.xmlsoap.org/ws/2005/04/discovery">
-      <Types xmlns:dn="http://www.onvif.org/ver10/network/wsdl">dn:NetworkVideoTransmitter</Types>
-      <Scopes />
-    </Probe>
-  </soap:Body>
-</soap:Envelope>
-"""
 
 NOT_A_PROBE = b"""<?xml version="1.0" encoding="utf-8"?>
 <s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"

@@ -10,6 +10,7 @@ import pytest
 
 from devmgr.protocols import wsdiscovery as wsd
 from devmgr.protocols.wsdiscovery import QName
+from tests.clients import LITERAL_PROBE
 
 ONVIF = "onvif://www.onvif.org"
 SCOPES = [
@@ -46,24 +47,7 @@ def probe_xml(
             f"</s:Header><s:Body>{body}</s:Body></s:Envelope>").encode()
 
 
-# What the ONVIF Device Test Tool and most VMSs send: default namespace on Probe, the type
-# prefix declared on Types itself, mustUnderstand headers, an empty Scopes element.
-ODTT_STYLE_PROBE = b"""<?xml version="1.0" encoding="utf-8"?>
-<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"
-               xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing">
-  <soap:Header>
-    <wsa:MessageID>uuid:9b1e8c55-3f0c-4b7e-9d0e-2b2f7d8c1a10</wsa:MessageID>
-    <wsa:To soap:mustUnderstand="true">urn:schemas-xmlsoap-org:ws:2005:04:discovery</wsa:To>
-    <wsa:Action soap:mustUnderstand="true">http://schemas.xmlsoap.org/ws/2005/04/discovery/Probe</wsa:Action>
-  </soap:Header>
-  <soap:Body>
-    <Probe xmlns="http://schemas.xmlsoap.org/ws/2005/04/discovery">
-      <Types xmlns:dn="http://www.onvif.org/ver10/network/wsdl">dn:NetworkVideoTransmitter</Types>
-      <Scopes />
-    </Probe>
-  </soap:Body>
-</soap:Envelope>
-"""
+ODTT_STYLE_PROBE = LITERAL_PROBE % b"9b1e8c55-3f0c-4b7e-9d0e-2b2f7d8c1a10"
 
 
 # -- round trips -----------------------------------------------------------------------------------
