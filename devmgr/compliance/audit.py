@@ -48,7 +48,6 @@ from devmgr.compliance.model import (
     ViewEvidence,
 )
 from devmgr.compliance.rules import evaluate
-from devmgr.compliance.rules.ptz_range import differences as ptz_differences
 from devmgr.discovery.run import DiscoveryOptions, discover
 from devmgr.filings.model import FilingRecord
 from devmgr.inventory.model import DeviceError, DeviceInfo, DiscoveredDevice, Inventory
@@ -194,7 +193,7 @@ def _differences(facts: CameraFacts) -> dict[str, tuple[object, object]]:
     if base.geolocation != inv.geolocation:
         diffs["geolocation"] = (base.geolocation.model_dump() if base.geolocation else None,
                                 inv.geolocation.model_dump() if inv.geolocation else None)
-    for name, value in ptz_differences(facts).items():
+    for name, value in facts.ptz_differences.items():
         diffs[f"ptz.{name}"] = ("baseline", value)
     return diffs
 

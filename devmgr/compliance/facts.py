@@ -42,9 +42,15 @@ class CameraFacts:
     #: Only discovery saw it (no credentials to ask it more): presence can be judged, its
     #: configuration (PTZ, recording, security, view) cannot.
     identity_only: bool = False
-    #: Views whose PTZ position was reconfigured (preset re-stored, home moved): their
-    #: snapshots show another place on purpose, so the view rules leave them to ptz-range.
-    reconfigured_views: set[str] = field(default_factory=set)
+    #: What differs in the PTZ configuration since commissioning (``ptz_range.differences``;
+    #: filled by that rule, for it, the view rule and the report).
+    ptz_differences: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def reconfigured_views(self) -> set[str]:
+        """Views whose PTZ position was reconfigured (preset re-stored, home moved): their
+        snapshots show another place on purpose, so the view rules leave them to ptz-range."""
+        return {k for k in self.ptz_differences if k == "home" or k.startswith("preset:")}
 
     @property
     def configured(self) -> bool:

@@ -94,10 +94,11 @@ def differences(facts: CameraFacts) -> dict[str, object]:
 
 
 def check(facts: CameraFacts) -> list[Finding]:
+    if facts.answered:  # kept for the report's differences, whatever the verdict below
+        facts.ptz_differences = differences(facts)
     if not facts.configured or facts.presence not in ("present", "replaced"):
         return []
-    diffs = differences(facts)
-    facts.reconfigured_views = {k for k in diffs if k == "home" or k.startswith("preset:")}
+    diffs = facts.ptz_differences
     if not diffs:
         return []
     listed = "; ".join(f"{k}: {v}" for k, v in diffs.items())
