@@ -199,7 +199,7 @@ IDENTITY_OIDS: Final = (SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_CONTACT, SYS_N
 _SYSTEM_GROUP: Final = frozenset({SYS_DESCR, SYS_OBJECT_ID, SYS_UPTIME, SYS_NAME})
 
 #: Default communities nobody keeps secret; recorded verbatim in ``access`` (see module doc).
-WELL_KNOWN_COMMUNITIES: Final = frozenset({"public", "private"})
+WELL_KNOWN_COMMUNITIES: Final = ("public", "private")
 
 #: Refuse sweeps larger than this unless the caller raises ``max_hosts``.
 DEFAULT_MAX_HOSTS: Final = 65536

@@ -54,14 +54,13 @@ from devmgr.inventory.model import DeviceError, DeviceInfo, DiscoveredDevice, In
 from devmgr.inventory.parallel import sweep_with_snmp
 from devmgr.onvif.session import DEFAULT_TIMEOUTS, OnvifError, OnvifPool, OnvifSession, Timeouts
 from devmgr.registry import Registry, SweepId
-from devmgr.snmp import SnmpConfig, SnmpSession, snmp_identity
+from devmgr.snmp import WELL_KNOWN_COMMUNITIES, SnmpConfig, SnmpSession, snmp_identity
 from devmgr.targets import Target, TargetsFile
 from devmgr.vision import GRID_COLS, GRID_ROWS, compare_views
 
 #: Factory defaults tried once each (Art. 17). Short: lockout policies count failures.
 DEFAULT_CREDENTIALS: tuple[tuple[str, str], ...] = (
     ("admin", "admin"), ("admin", "12345"), ("root", "pass"))
-DEFAULT_COMMUNITIES: tuple[str, ...] = ("public", "private")
 PURPOSE = "compliance audit (regulation Art. 7, 9, 10, 12, 16, 17, 18)"
 
 
@@ -105,16 +104,15 @@ async def _accepted_defaults(pool: OnvifPool, target: Target,
 
 
 async def _default_community(target: Target, session: SnmpSession) -> str | None:
+    """The well-known community the camera answers to, if any (``access`` names it)."""
     port = target.snmp.port if target.snmp is not None else 161
     found = await snmp_identity(
-        target.address, SnmpConfig(communities=DEFAULT_COMMUNITIES, port=port, timeout_s=0.5,
-                                   retries=0), session=session)
+        target.address, SnmpConfig(communities=WELL_KNOWN_COMMUNITIES, port=port,
+                                   timeout_s=0.5, retries=0), session=session)
     if isinstance(found, DeviceError):
         return None
-    for community in DEFAULT_COMMUNITIES:
-        if community in found.access:
-            return community
-    return DEFAULT_COMMUNITIES[0] if found.access.startswith("v2c") else None
+    community = found.access.removeprefix("v2c:")
+    return community if community in WELL_KNOWN_COMMUNITIES else None
 
 
 def compare(baseline: Baseline, capture: Capture,
