@@ -52,10 +52,6 @@ def snapshot_profile(inv: Inventory) -> MediaProfile | None:
     return chosen[0] if chosen else None
 
 
-def _error(exc: OnvifError, what: str) -> DeviceError:
-    return DeviceError(kind=exc.kind, operation=exc.operation, message=f"{what}: {exc.message}")
-
-
 async def capture_views(session: OnvifSession, inv: Inventory, *, move: bool,
                         presets: tuple[str, ...] | None = None) -> Capture:
     """Snapshots of the views to keep or compare.
@@ -83,13 +79,13 @@ async def capture_views(session: OnvifSession, inv: Inventory, *, move: bool,
             status = await ptz_status(session, profile.token) if ptz is not None else None
             await snap("current", status)
         except OnvifError as exc:
-            capture.errors.append(_error(exc, "current view"))
+            capture.errors.append(exc.as_device_error(context="current view"))
         return capture
 
     try:
         start = await ptz_status(session, profile.token)
     except OnvifError as exc:
-        capture.errors.append(_error(exc, "PTZ status before moving"))
+        capture.errors.append(exc.as_device_error(context="PTZ status before moving"))
         return capture
     tokens = presets if presets is not None else tuple(p.token for p in ptz.presets)
     where = {p.token: p.position for p in ptz.presets}
@@ -106,7 +102,7 @@ async def capture_views(session: OnvifSession, inv: Inventory, *, move: bool,
                     capture.home = status.position
                 await snap(name, status)
             except OnvifError as exc:
-                capture.errors.append(_error(exc, name))
+                capture.errors.append(exc.as_device_error(context=name))
                 if exc.kind in (ErrorKind.UNREACHABLE, ErrorKind.TIMEOUT, ErrorKind.AUTH):
                     break  # the camera is gone or refuses us: stop trying views
     finally:

@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime
 from devmgr.compliance.baseline import Baseline, ReferenceView
 from devmgr.compliance.capture import Capture, CapturedView, capture_views
 from devmgr.filings.model import FilingRecord
-from devmgr.inventory.model import DeviceError, Inventory
+from devmgr.inventory.model import Inventory
 from devmgr.inventory.parallel import sweep_with_snmp
 from devmgr.onvif.session import DEFAULT_TIMEOUTS, OnvifError, OnvifPool, OnvifSession, Timeouts
 from devmgr.registry import Registry, Retrieval, SweepId
@@ -104,8 +104,7 @@ async def capture_for(pool: OnvifPool, target: Target, inv: Inventory, *,
     try:
         session = await open_session(pool, target)
     except OnvifError as exc:
-        return Capture(errors=[DeviceError(kind=exc.kind, operation=exc.operation,
-                                           message=exc.message)])
+        return Capture(errors=[exc.as_device_error()])
     return await capture_views(session, inv, move=move)
 
 

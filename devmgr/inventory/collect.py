@@ -147,11 +147,9 @@ class Collector:
             return await work
         except SoapFaultError as exc:
             if not (optional and exc.not_supported):
-                self.errors.append(DeviceError(kind=exc.kind, operation=operation,
-                                               message=exc.message))
+                self.errors.append(exc.as_device_error(operation))
         except OnvifError as exc:
-            self.errors.append(DeviceError(kind=exc.kind, operation=operation,
-                                           message=exc.message))
+            self.errors.append(exc.as_device_error(operation))
         return None
 
     def call(self, service: str, operation: str, params: dict[str, Any] | None = None,

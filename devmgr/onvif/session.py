@@ -42,7 +42,7 @@ import aiohttp
 import yarl
 from lxml import etree
 
-from devmgr.inventory.model import ErrorKind
+from devmgr.inventory.model import DeviceError, ErrorKind
 from devmgr.protocols.onvif_schema import onvif_schema
 from devmgr.protocols.safe_xml import safe_parser
 
@@ -75,6 +75,12 @@ class OnvifError(Exception):
         self.kind = kind
         self.operation = operation
         self.message = message
+
+    def as_device_error(self, operation: str | None = None, context: str = "") -> DeviceError:
+        """The error as an inventory records it (``context`` prefixes the message)."""
+        message = f"{context}: {self.message}" if context else self.message
+        return DeviceError(kind=self.kind, operation=operation or self.operation,
+                           message=message)
 
 
 class SoapFaultError(OnvifError):
