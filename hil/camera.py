@@ -21,8 +21,6 @@ acceptance run needs on top:
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,7 +29,7 @@ from typing import Any, TypeVar
 import aiohttp
 from lxml import etree
 
-from devmgr.inventory.collect import collect_onvif
+from devmgr.inventory.collect import collect_inventory
 from devmgr.inventory.model import DeviceError, ErrorKind, Inventory
 from devmgr.onvif.actions import HttpReply, get_authenticated
 from devmgr.onvif.session import OnvifError, OnvifPool, OnvifSession, SoapFaultError, Timeouts
@@ -255,18 +253,7 @@ class Camera:
             self._record_retry(fatal.operation, fatal.kind, fatal.message, attempt + 1)
 
     async def _inventory(self) -> Inventory:
-        collected_at = datetime.now(UTC)
-        began = time.monotonic()
-        try:
-            async with asyncio.timeout(self.harness.timeouts.camera):
-                fields = await collect_onvif(self.session, self.target)
-        except TimeoutError:
-            fields = {"errors": (DeviceError(kind=ErrorKind.TIMEOUT, operation="inventory",
-                                             message="collecting the camera's facts took more "
-                                                     f"than {self.harness.timeouts.camera:g} s"),)}
-        errors = tuple(fields.pop("errors", ()))
-        return Inventory(target_id=self.id, address=self.address, collected_at=collected_at,
-                         errors=errors, elapsed_s=time.monotonic() - began, **fields)
+        return await collect_inventory(self.harness.pool, self.target, session=self.session)
 
     # -- calls -----------------------------------------------------------------------------------
     def call(self, service: str, operation: str, params: dict[str, Any] | None = None, *,

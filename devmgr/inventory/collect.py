@@ -347,12 +347,15 @@ SnmpLookup = Callable[[Target], Awaitable["SnmpIdentity | DeviceError | None"]]
 
 
 async def collect_inventory(pool: OnvifPool, target: Target, *,
-                            snmp: SnmpLookup | None = None) -> Inventory:
-    """One camera's inventory, within the pool's per-camera time limit."""
+                            snmp: SnmpLookup | None = None,
+                            session: OnvifSession | None = None) -> Inventory:
+    """One camera's inventory, within the pool's per-camera time limit (``session``: one
+    already open on the camera, e.g. the acceptance suite's, instead of a new one)."""
     began = time.monotonic()
     collected_at = datetime.now(UTC)
-    session = OnvifSession(pool, target.device_url, target.onvif.username,
-                           target.onvif_password())
+    if session is None:
+        session = OnvifSession(pool, target.device_url, target.onvif.username,
+                               target.onvif_password())
     snmp_task = asyncio.ensure_future(snmp(target)) if snmp and target.snmp else None
     try:
         async with asyncio.timeout(pool.timeouts.camera):
