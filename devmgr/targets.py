@@ -24,6 +24,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from devmgr.files import write_atomic
 from devmgr.model import MacAddress, Model, format_validation_error
 
 
@@ -126,11 +127,7 @@ class TargetsFile(Model):
 
     def save(self, path: str | Path) -> None:
         """Write atomically: a reader never sees half a file."""
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(self.model_dump_json(indent=2, exclude_none=True) + "\n",
-                       encoding="utf-8")
-        tmp.replace(path)
+        write_atomic(path, (self.model_dump_json(indent=2, exclude_none=True) + "\n").encode())
 
 
 def load_targets(path: str | Path) -> TargetsFile:

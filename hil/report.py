@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from devmgr.files import write_atomic
 from hil.html import render_html
 
 __all__ = ["CameraRecord", "OutcomeRecord", "RunRecorder", "verdict"]
@@ -173,15 +174,17 @@ class RunRecorder:
         written = []
         for record in records:
             path = directory / f"{_SAFE_NAME.sub('_', record['camera'])}.json"
-            path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n",
-                            encoding="utf-8")
+            write_atomic(path, _json(record))
             written.append(path)
         run["cameras"] = {r["camera"]: {"verdict": r["verdict"], "counts": r["counts"],
                                         "file": f"{_SAFE_NAME.sub('_', r['camera'])}.json"}
                           for r in records}
         run_path = directory / "run.json"
-        run_path.write_text(json.dumps(run, indent=2, ensure_ascii=False) + "\n",
-                            encoding="utf-8")
+        write_atomic(run_path, _json(run))
         html_path = directory / "acceptance.html"
-        html_path.write_text(render_html(run, records), encoding="utf-8")
+        write_atomic(html_path, render_html(run, records).encode("utf-8"))
         return [*written, run_path, html_path]
+
+
+def _json(data: object) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")

@@ -26,8 +26,10 @@ Faults that spoil the picture (obstruction, blur, ...) are not part of the world
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import io
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -38,6 +40,8 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 import numpy.typing as npt
+
+from devmgr.files import write_atomic
 
 if TYPE_CHECKING:
     from simulators.state import CameraState
@@ -154,14 +158,11 @@ def _load_cached(path: Path, px_per_deg: int) -> Image | None:
 def _store_cached(path: Path, pano: Image) -> None:
     """Write atomically (another process may be reading or writing the same scene); a
     read-only or full disk only costs the next process the generation."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    buffer = io.BytesIO()
+    np.save(buffer, pano, allow_pickle=False)
+    with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("wb") as f:
-            np.save(f, pano, allow_pickle=False)
-        os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
+        write_atomic(path, buffer.getvalue())
 
 
 # ------------------------------------------------------------------------------------------------

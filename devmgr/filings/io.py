@@ -51,6 +51,7 @@ import yaml
 from lxml import etree
 from pydantic import ValidationError
 
+from devmgr.files import write_atomic
 from devmgr.filings.model import FilingRecord
 from devmgr.model import format_validation_error
 from devmgr.protocols.safe_xml import safe_parser
@@ -528,10 +529,10 @@ def save(records: Iterable[FilingRecord], path: Path | str) -> None:
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix == ".xml":
-        p.write_bytes(dump_xml(records))
+        write_atomic(p, dump_xml(records))
     elif suffix == ".csv":
-        p.write_text(dump_csv(records), encoding="utf-8", newline="")
+        write_atomic(p, dump_csv(records).encode("utf-8"))
     elif suffix in {".yaml", ".yml"}:
-        p.write_text(dump_yaml(records), encoding="utf-8")
+        write_atomic(p, dump_yaml(records).encode("utf-8"))
     else:
         raise ValueError(f"unknown filing format {suffix!r}: use .csv, .yaml, .yml or .xml")

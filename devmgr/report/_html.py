@@ -43,9 +43,9 @@ from devmgr.compliance.model import (
     Severity,
     ViewEvidence,
 )
+from devmgr.files import write_atomic
 from devmgr.model import GeoPosition, PtzVector
 from devmgr.registry import mask_url
-from devmgr.report._atomic import write_atomic
 from devmgr.report._dom import Child, h, joined
 from devmgr.report._plot import SAME_PLACE_M, position_plot
 from devmgr.report._style import CSS

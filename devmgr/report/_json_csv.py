@@ -29,7 +29,7 @@ import io
 from pathlib import Path
 
 from devmgr.compliance.model import AuditReport, CameraAudit, Finding
-from devmgr.report._atomic import write_atomic
+from devmgr.files import write_atomic
 from devmgr.report._text import compact_json, sorted_findings
 
 __all__ = ["CSV_COLUMNS", "write_csv", "write_json"]

@@ -126,6 +126,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from devmgr.files import write_atomic
 from devmgr.protocols.multicast import join_group, send_from
 
 __all__ = [
@@ -744,9 +745,7 @@ class NetnsNetwork:
                   "start_time": _process_start_time(os.getpid()), "subnet": str(layout.subnet),
                   "group": layout.group, "count": self.count, "created": time.time()}
         STATE_DIR.mkdir(mode=0o755, exist_ok=True)
-        tmp = _record_path(self.prefix).with_suffix(".tmp")
-        tmp.write_text(json.dumps(record))
-        tmp.replace(_record_path(self.prefix))
+        write_atomic(_record_path(self.prefix), json.dumps(record).encode())
 
     def _create_bridge(self) -> None:
         layout = self._require()

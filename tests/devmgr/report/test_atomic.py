@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from devmgr.files import write_atomic
 from devmgr.report import _html, write_html
-from devmgr.report._atomic import write_atomic
 
 from .factory import Sample
 

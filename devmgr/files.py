@@ -1,7 +1,8 @@
-"""Replace a file all at once, so a report on disk is always a whole report.
+"""Replace a file all at once, so a file on disk is always a whole file.
 
-A report is read by people and by CI while audits keep running; a crash, a full disk or a
-bug half-way through rendering must leave yesterday's report, not half of today's. The new
+Reports, manifests, filings and cached scenes are read by people, CI and other processes
+while camfleet keeps writing; a crash, a full disk or a bug half-way through must leave
+yesterday's file, not half of today's. The new
 content goes to a temporary file beside the target (same directory, hence same filesystem,
 so :func:`os.replace` is atomic), is flushed to disk, and only then takes the target's name.
 """
@@ -20,7 +21,7 @@ def write_atomic(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically; on any error the old file (if any) is untouched.
 
     The temporary file is created with mode 0o666 filtered by the umask, like a plain
-    ``open(path, "w")`` would, so a report is as readable as any other file the user writes
+    ``open(path, "w")`` would, so the file is as readable as any other the user writes
     (``tempfile.mkstemp`` would make it 0o600).
     """
     target = Path(path)
