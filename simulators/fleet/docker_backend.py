@@ -140,7 +140,8 @@ def docker_unavailable_reason(timeout: float = 3.0) -> str | None:
         host = _docker_host()
         docker = importlib.import_module("docker")
     except ImportError as exc:
-        return f"the docker backend needs testcontainers ({exc}); pip install testcontainers"
+        return (f"the docker backend needs testcontainers ({exc}): pip install "
+                "'camfleet[docker]', or use --backend loopback or netns")
     if (problem := _remote_host_problem(host)) is not None:
         return f"{problem}; start a local daemon, or use --backend loopback or netns"
     if host.startswith("unix://") and not os.path.exists(host.removeprefix("unix://")):
