@@ -34,10 +34,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from camfleet.targets import Target
 from devmgr.inventory.collect import inventory_sweep
 from devmgr.inventory.parallel import default_processes, parallel_inventory_sweep
 from devmgr.onvif.session import Timeouts
-from devmgr.targets import Target
 from simulators.fleet.fleet import Fleet
 from simulators.fleet.generate import FleetMember, generate_fleet
 

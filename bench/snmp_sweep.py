@@ -43,9 +43,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from camfleet.targets import SnmpV3Credentials, TargetsFile
 from devmgr.inventory.model import SnmpIdentity
 from devmgr.snmp import IDENTITY_OIDS, SnmpConfig, SnmpSession, snmp_sweep
-from devmgr.targets import SnmpV3Credentials, TargetsFile
 from simulators.fleet.fleet import Fleet
 from simulators.fleet.generate import FleetMember, generate_fleet
 from simulators.spec import SnmpV3User

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     )
     from hil.limits import DEFAULT_LIMITS, Limit
     from hil.measure import Measurement, MeasurementLog
-    from hil.ptz import Position, PtzDriver
+    from hil.ptz import PtzDriver
     from hil.run import HilRun
     from hil.settings import HilSettings
 
@@ -46,7 +46,7 @@ _EXPORTS = {
     "CredentialsRefused": "hil.errors", "DeviceFault": "hil.errors",
     "FleetNotStarted": "hil.errors", "HilError": "hil.errors",
     "InfrastructureError": "hil.errors", "DEFAULT_LIMITS": "hil.limits", "Limit": "hil.limits",
-    "Measurement": "hil.measure", "MeasurementLog": "hil.measure", "Position": "hil.ptz",
+    "Measurement": "hil.measure", "MeasurementLog": "hil.measure",
     "PtzDriver": "hil.ptz", "HilRun": "hil.run", "HilSettings": "hil.settings",
 }
 
@@ -64,7 +64,6 @@ __all__ = [
     "Limit",
     "Measurement",
     "MeasurementLog",
-    "Position",
     "PtzDriver",
 ]
 

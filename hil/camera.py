@@ -8,8 +8,9 @@ acceptance run needs on top:
   node and limits, ...), from which its capabilities are decided (:mod:`hil.capabilities`);
 * **errors by fault**: a wrong answer raises :class:`~hil.errors.DeviceFault` (a FAIL); no fair
   answer raises an :class:`~hil.errors.InfrastructureError` (an ERROR);
-* **retries** only where they cannot hide a defect: a *read* (``Get*``) that timed out is tried
-  again up to ``--hil-retries`` times, and each retry is recorded for the reports;
+* **retries** only where they cannot hide a defect: a *read* (``Get*``) that timed out or
+  whose connection was dropped is tried again up to ``--hil-retries`` times, and each retry
+  is recorded for the reports;
 * **a latch**: once the camera stops answering (refused connection, no answer, and a liveness
   check confirms it) or refuses our credentials, it is marked broken with the original error,
   and its remaining tests are skipped with that error instead of timing out one by one.
@@ -21,19 +22,26 @@ acceptance run needs on top:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import aiohttp
 from lxml import etree
 
+from camfleet.errors import DeviceError, ErrorKind
+from camfleet.http import HttpAuth, HttpRequest, HttpResponse, TransportError
+from camfleet.protocols import wsdiscovery as wsd
+from camfleet.targets import Target, TargetsError
 from devmgr.inventory.collect import collect_inventory
-from devmgr.inventory.model import DeviceError, ErrorKind, Inventory
-from devmgr.onvif.actions import HttpReply, get_authenticated
-from devmgr.onvif.session import OnvifError, OnvifPool, OnvifSession, SoapFaultError, Timeouts
-from devmgr.targets import Target, TargetsError
+from devmgr.inventory.model import Inventory
+from devmgr.onvif.errors import OnvifError, SoapFaultError
+from devmgr.onvif.session import OnvifPool, OnvifSession, Timeouts
+from devmgr.onvif.snapshot import HttpReply, get_authenticated
+from devmgr.onvif.soap import MAX_RESPONSE_BYTES
+from devmgr.onvif.transport import HttpTransport
+from devmgr.switches import PowerError, power
 from hil.capabilities import advertised
 from hil.errors import (
     CameraUnreachable,
@@ -44,6 +52,7 @@ from hil.errors import (
     translate,
 )
 from hil.loop import LoopThread
+from hil.power import PowerPlug
 from hil.settings import HilSettings
 
 T = TypeVar("T")
@@ -69,20 +78,16 @@ class RetryRecord:
                 "attempt": self.attempt, "at": self.at}
 
 
-@dataclass(frozen=True, slots=True)
-class RawReply:
-    """An HTTP exchange taken as it came, for tests of authentication itself."""
-
-    status: int
-    challenges: tuple[str, ...]
-    body: bytes
-
-
 class Harness:
-    """Per process: the event loop thread and the one ``OnvifPool`` all cameras share."""
+    """Per process: the event loop thread and the one ``OnvifPool`` all cameras share.
 
-    def __init__(self, settings: HilSettings) -> None:
+    ``transport``: what the pool talks through (default: devmgr's aiohttp transport); a
+    simulated camera in this process, for the harness's own tests.
+    """
+
+    def __init__(self, settings: HilSettings, transport: HttpTransport | None = None) -> None:
         self.settings = settings
+        self.transport = transport
         self.timeouts = Timeouts(connect=min(3.0, settings.call_timeout_s),
                                  call=settings.call_timeout_s,
                                  camera=max(30.0, 6 * settings.call_timeout_s))
@@ -98,7 +103,7 @@ class Harness:
         return self._pool
 
     def _open_pool(self) -> None:
-        pool = OnvifPool(limit=64, timeouts=self.timeouts)
+        pool = OnvifPool(limit=64, timeouts=self.timeouts, transport=self.transport)
 
         async def enter() -> None:
             await pool.__aenter__()
@@ -147,7 +152,7 @@ class Camera:
     #: What the expectations file says this unit must have (empty: nothing said).
     expected: frozenset[str] = frozenset()
     #: WS-Discovery port and the local interface for multicast (None: multicast not possible).
-    discovery_port: int = 3702
+    discovery_port: int = wsd.PORT
     multicast_interface: str | None = None
     facts: Inventory | None = None
     capabilities: frozenset[str] = frozenset()
@@ -157,6 +162,16 @@ class Camera:
     retries: list[RetryRecord] = field(default_factory=list)
     #: The test currently running on this camera (named in latch messages).
     current_test: str = ""
+    #: Refused logins the run's tests caused with the targets file's account.
+    auth_failures: int = 0
+    #: Addresses of every camera of the run (WS-Discovery rounds probe them together).
+    peers: tuple[str, ...] = ()
+    #: Requests made of the camera, by operation, retries included: what the run retrieved,
+    #: for the registry's audit log (``hil.compliance.log_requests``).
+    requests: Counter[str] = field(default_factory=Counter)
+    #: ``--hil-power``: the switch port powering it; it is power-cycled once before latching.
+    power: PowerPlug | None = None
+    power_cycled: bool = False
     _session: OnvifSession | None = None
 
     @property
@@ -193,18 +208,9 @@ class Camera:
             except TargetsError as exc:
                 raise CredentialsRefused(f"{self.id}: {exc}") from None
             self._session = OnvifSession(self.harness.pool, self.target.device_url,
-                                         self.target.onvif.username, password)
+                                         self.target.onvif.username, password,
+                                         allow_basic=self.target.onvif.allow_basic)
         return self._session
-
-    def new_session(self, username: str | None = None,
-                    password: str | None = None) -> OnvifSession:
-        """Another session to the same camera (other credentials), on the same pool."""
-        session = OnvifSession(self.harness.pool, self.target.device_url,
-                               username if username is not None else self.target.onvif.username,
-                               password)
-        session.xaddrs = dict(self.session.xaddrs)
-        session.clock_offset = self.session.clock_offset
-        return session
 
     # -- lifecycle -------------------------------------------------------------------------------
     def fail_at_start(self, error: InfrastructureError) -> None:
@@ -224,14 +230,38 @@ class Camera:
             self._set_latch(self.start_failure)
             raise self.start_failure
         try:
-            if self.facts is None:
-                self._collect_facts()
-            else:
-                self._guarded("GetSystemDateAndTime", self.session.sync_clock)
+            self._check()
         except InfrastructureError as exc:
+            if self.latch is None and self._revive(exc):
+                self._check()  # powered back: a second failure latches in _judge
+                return
             if self.latch is None:
                 self._set_latch(exc)
             raise
+
+    def _check(self) -> None:
+        if self.facts is None:
+            self._collect_facts()
+        else:
+            self._guarded("GetSystemDateAndTime", self.session.sync_clock)
+
+    def _revive(self, error: HilError) -> bool:
+        """Power-cycle a silent camera once (``--hil-power``), recorded with the retries;
+        True when it answers again."""
+        if self.power is None or self.power_cycled or isinstance(error, CredentialsRefused):
+            return False
+        self.power_cycled = True
+        plug, wait_s = self.power, self.settings.reboot_timeout_s
+        try:
+            result = self.harness.run(power("cycle", self.target, plug.switch, plug.port,
+                                            off_s=1.0, wait_s=wait_s), wait_s + 30.0)
+        except PowerError as exc:
+            self._record_retry("power-cycle", ErrorKind.PROTOCOL, f"{exc} (after: {error})", 1)
+            return False
+        self._record_retry("power-cycle", ErrorKind.UNREACHABLE,
+                           f"{result.describe()} (after: {error})", 1)
+        self._session = None  # a fresh session: the rebooted camera has closed our connections
+        return bool(result.answered)
 
     def _set_latch(self, error: InfrastructureError) -> None:
         self.latch = Latch(error, self.current_test or "setup")
@@ -253,6 +283,7 @@ class Camera:
             self._record_retry(fatal.operation, fatal.kind, fatal.message, attempt + 1)
 
     async def _inventory(self) -> Inventory:
+        self.requests["inventory (configuration)"] += 1
         return await collect_inventory(self.harness.pool, self.target, session=self.session)
 
     # -- calls -----------------------------------------------------------------------------------
@@ -308,6 +339,7 @@ class Camera:
     def _guarded(self, operation: str, work: Callable[[], Awaitable[T]]) -> T:
         attempt = 0
         while True:
+            self.requests[operation] += 1
             try:
                 return self.harness.run(work())
             except SoapFaultError as exc:
@@ -330,7 +362,7 @@ class Camera:
         at all? If not, it is gone, not wrong: an infrastructure error, and the latch."""
         if isinstance(error, CredentialsRefused):
             self._set_latch(error)
-        elif self.latch is None and not self._alive():
+        elif self.latch is None and not self._alive() and not self._revive(error):
             gone = error if isinstance(error, InfrastructureError) else CameraUnreachable(
                 f"{error}; the camera no longer answers at all")
             self._set_latch(gone)
@@ -359,44 +391,41 @@ class Camera:
     # -- HTTP beyond SOAP ------------------------------------------------------------------------
     def fetch(self, uri: str) -> HttpReply:
         """GET ``uri`` (a snapshot URI) as devmgr does: HTTP Digest, Basic if that is all the
-        camera offers; the reply as it came, for the test to judge."""
+        camera offers and the target allows it; the reply as it came, for the test to judge."""
         return self._http("Snapshot", lambda: get_authenticated(self.session, uri))
 
     def post_raw(self, service: str, data: bytes, *,
-                 middlewares: tuple[aiohttp.DigestAuthMiddleware, ...] = ()) -> RawReply:
-        """POST a prepared SOAP envelope as it is, for tests of authentication itself (devmgr's
-        session would fall back from one mechanism to another; these tests must not)."""
-        url = self.session.url(service)
+                 auth: HttpAuth | None = None) -> HttpResponse:
+        """POST a prepared SOAP envelope as it is (``auth``: HTTP authentication to perform),
+        for tests of authentication itself: devmgr's session would fall back from one
+        mechanism to another; these tests must not. The reply comes back as it came."""
+        request = HttpRequest("POST", self.session.url(service), data, auth=auth,
+                              limit=MAX_RESPONSE_BYTES)
 
-        async def post() -> RawReply:
-            async with self.harness.pool.session.post(url, data=data,
-                                                      middlewares=middlewares) as reply:
-                body = await reply.read()
-                return RawReply(reply.status,
-                                tuple(reply.headers.getall("WWW-Authenticate", [])), body)
+        async def post() -> HttpResponse:
+            try:
+                return await self.harness.pool.transport.send(request)
+            except TransportError as exc:
+                raise OnvifError.from_transport("POST", exc) from exc
 
         return self._http("POST", post)
 
     def _http(self, operation: str, work: Callable[[], Awaitable[T]]) -> T:
         error: HilError
+        self.requests[operation] += 1
         try:
             return self.harness.run(work())
         except OnvifError as exc:
             error = translate(self.id, exc)
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            error = CameraUnreachable(f"{self.id}: {operation}: no answer within "
-                                                f"{self.settings.call_timeout_s:g} s ({exc})")
-        except aiohttp.ClientConnectorError as exc:
-            error = CameraUnreachable(f"{self.id}: {operation}: cannot connect: {exc}")
-        except aiohttp.ClientError as exc:
-            error = DeviceFault(f"{self.id}: {operation}: HTTP exchange failed: {exc}")
+        except TimeoutError as exc:
+            error = CameraUnreachable(f"{self.id}: {operation}: {exc}")
         raise self._judge(error)
 
 
 def _disconnected(exc: OnvifError) -> bool:
-    """The camera closed the connection without a reply (devmgr counts it as a protocol error):
-    a keep-alive connection it had dropped, or a camera going away; not an answer either way."""
-    return isinstance(exc.__cause__, aiohttp.ServerDisconnectedError)
+    """The camera dropped the connection without a reply: a keep-alive connection it had
+    closed, or a camera going away; not an answer either way."""
+    return exc.kind is ErrorKind.DISCONNECTED
 
 
 def _transient(exc: OnvifError) -> bool:

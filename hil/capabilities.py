@@ -16,14 +16,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from camfleet.targets import Target
     from devmgr.inventory.model import Inventory
-    from devmgr.targets import Target
 
 __all__ = ["CAPABILITIES", "advertised", "check_names"]
 
 #: Every capability name a test may require, and where the answer comes from.
 CAPABILITIES: dict[str, str] = {
     "media": "a Media service (GetServices / GetCapabilities)",
+    "ptz_service": "a PTZ service (GetServices / GetCapabilities)",
     "ptz": "a PTZ service with a PTZ node (GetServices, GetNodes)",
     "presets": "a PTZ node with MaximumNumberOfPresets > 0 (GetNodes)",
     "home": "a PTZ node with HomeSupported (GetNodes)",
@@ -32,6 +33,9 @@ CAPABILITIES: dict[str, str] = {
     "continuous_move": "a continuous pan/tilt velocity space (GetNodes)",
     "degrees_space": "SphericalPositionSpaceDegrees (GetNodes, Profile T)",
     "snapshot": "a snapshot URI for a media profile (GetSnapshotUri)",
+    "stream": "an RTSP stream URI for a media profile (GetStreamUri)",
+    "media2": "a Media2 service (GetServices)",
+    "events": "an Event service (GetServices)",
     "recording": "a Recording service (GetServices)",
     "imaging": "an Imaging service (GetServices)",
     "geolocation": "a position from GetGeoLocation",
@@ -64,14 +68,16 @@ def _space_kinds(inventory: Inventory) -> set[str]:
 
 def advertised(inventory: Inventory, target: Target) -> frozenset[str]:
     """The capabilities this camera advertises (see :data:`CAPABILITIES`)."""
-    from devmgr.onvif.session import SERVICE_NAMESPACES  # noqa: PLC0415 (keep the plugin light)
+    from devmgr.onvif.soap import SERVICE_NAMESPACES  # noqa: PLC0415 (keep the plugin light)
 
     services = set(inventory.services)
     found: set[str] = set()
-    for name in ("media", "recording", "imaging"):
+    for name in ("media", "media2", "recording", "imaging", "events"):
         if SERVICE_NAMESPACES[name] in services:
             found.add(name)
     ptz = inventory.ptz
+    if SERVICE_NAMESPACES["ptz"] in services:
+        found.add("ptz_service")
     if SERVICE_NAMESPACES["ptz"] in services and ptz is not None and ptz.node:
         found.add("ptz")
         if ptz.max_presets:
@@ -81,6 +87,8 @@ def advertised(inventory: Inventory, target: Target) -> frozenset[str]:
         found |= _space_kinds(inventory)
     if any(p.snapshot_uri for p in inventory.profiles):
         found.add("snapshot")
+    if any(p.stream_uri.startswith("rtsp://") for p in inventory.profiles if p.stream_uri):
+        found.add("stream")
     if inventory.geolocation is not None:
         found.add("geolocation")
     if inventory.discovery_mode:

@@ -6,25 +6,55 @@ the filings and commissioning baselines of ``--hil-registry``; the audit is reco
 like any other (Art. 11: acceptance records belong in the archive), but covers only the
 camera under test, so it never counts other cameras as missing. One audit per camera and
 process, shared by the tests that read it.
+
+With a registry, what the suite itself read of each camera is registered in its audit log
+too (Art. 15, 16(3)): one entry per camera and process at the end of the run
+(:func:`log_requests`), counting every request by operation.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from pathlib import Path
 
+from camfleet.targets import TargetsFile
 from devmgr.compliance.audit import AuditOptions, audit
 from devmgr.compliance.baseline import Baseline
 from devmgr.compliance.commission import camera_keys
 from devmgr.compliance.model import CameraAudit
 from devmgr.filings import FilingRecord
-from devmgr.registry import Registry, RegistryError
-from devmgr.targets import TargetsFile
+from devmgr.media.liveness import StreamCheck
+from devmgr.registry import AuditTrail, Registry, RegistryError
 from hil.camera import Camera
 from hil.errors import InfrastructureError
 
-__all__ = ["NotAuditable", "audited"]
+__all__ = ["NotAuditable", "audited", "log_requests"]
 
 _AUDITS: dict[str, CameraAudit] = {}
+PURPOSE = "acceptance test before use (regulation Art. 8)"
+
+
+def _operator() -> str:
+    return os.environ.get("CAMFLEET_OPERATOR") or "hil acceptance suite"
+
+
+def log_requests(url: str, cameras: Iterable[Camera], report_dir: Path | None) -> None:
+    """Register in the registry's audit log what the suite read of each camera (one entry
+    per camera that was asked anything). Raises RegistryError."""
+    asked = [c for c in cameras if c.requests]
+    if not asked:
+        return
+    with Registry.open(url) as registry:
+        trail = AuditTrail(registry, _operator(), PURPOSE, None)
+        where = (f"acceptance report {report_dir}" if report_dir is not None
+                 else "the test outcomes only")
+        trail.log(trail.read(
+            target_id=c.id, address=c.address,
+            how="ONVIF SOAP (WS-UsernameToken, HTTP Digest) and HTTP (hil acceptance suite)",
+            what=f"{sum(c.requests.values())} requests, judged for {where}: "
+                 + ", ".join(f"{op} x{n}" for op, n in sorted(c.requests.items())))
+            for c in asked)
 
 
 class NotAuditable(Exception):
@@ -59,7 +89,9 @@ async def _audit(camera: Camera, url: str) -> CameraAudit:
                                    f"{registry.url}")
             report = await audit(targets, registry, AuditOptions(
                 discovery=None, include_unlisted=False,
-                operator=os.environ.get("CAMFLEET_OPERATOR") or "hil acceptance suite",
+                operator=_operator(),
+                # The suite's stream tests play every profile: not again for the audit.
+                streams=StreamCheck(seconds=0),
                 parameters={"by": "hil acceptance suite", "target": camera.id}))
     except RegistryError as exc:
         raise InfrastructureError(f"{camera.id}: {exc}") from exc

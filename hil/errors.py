@@ -15,8 +15,8 @@ call (``OnvifError.kind``); :func:`translate` maps that classification here, at 
 
 from __future__ import annotations
 
-from devmgr.inventory.model import ErrorKind
-from devmgr.onvif.session import OnvifError
+from camfleet.errors import ErrorKind
+from devmgr.onvif.errors import OnvifError
 
 __all__ = [
     "CameraUnreachable",
@@ -64,4 +64,7 @@ def translate(camera_id: str, exc: OnvifError) -> HilError:
         return CredentialsRefused(text)
     if exc.kind in (ErrorKind.UNREACHABLE, ErrorKind.TIMEOUT):
         return CameraUnreachable(text)
-    return DeviceFault(text)  # a SOAP fault, an HTTP error, garbage: devmgr's message says
+    # A SOAP fault, an HTTP error, garbage, a head that never settles: devmgr's message says.
+    # A dropped connection (DISCONNECTED) too, once a read has been tried again: whether the
+    # camera is gone instead is for Camera's liveness check to decide.
+    return DeviceFault(text)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from camfleet.protocols import wsdiscovery as wsd
 from hil.errors import FleetNotStarted
 
 if TYPE_CHECKING:
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 __all__ = ["BACKENDS", "FleetRun", "FleetSpec", "parse_fleet_spec"]
 
 BACKENDS = ("loopback", "netns", "docker")
+#: How long a simulated camera stays down on SystemReboot: the reboot tests wait for it.
+REBOOT_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +43,7 @@ class FleetSpec:
     backend: str
     seed: int = 0
     #: WS-Discovery port of the cameras (3702, or a free one where several fleets share lo).
-    discovery_port: int = 3702
+    discovery_port: int = wsd.PORT
 
     def describe(self) -> str:
         what = f"sim:{self.count} (seed {self.seed})" if self.count else str(self.path)
@@ -80,11 +83,11 @@ def parse_fleet_spec(text: str, backend: str | None = None, seed: int = 0,
             count = 0
         if count < 1:
             raise ValueError(f"--hil-fleet {text!r}: sim:N needs a camera count N >= 1")
-        return FleetSpec(count, None, chosen, seed, discovery_port or 3702)
+        return FleetSpec(count, None, chosen, seed, discovery_port or wsd.PORT)
     path = Path(spec)
     if not path.is_file():
         raise ValueError(f"--hil-fleet {text!r}: no fleet file {path} (or use sim:N)")
-    return FleetSpec(None, path, chosen, seed, discovery_port or 3702)
+    return FleetSpec(None, path, chosen, seed, discovery_port or wsd.PORT)
 
 
 class FleetRun:
@@ -108,7 +111,8 @@ class FleetRun:
         began = time.monotonic()
         try:
             fleet = Fleet(self.spec.members(), backend=self.spec.backend,
-                          discovery_port=self.spec.discovery_port)
+                          discovery_port=self.spec.discovery_port,
+                          reboot_seconds=REBOOT_SECONDS)
             fleet.start(control_port=None)
         except Exception as exc:  # FleetError, SpecError, OSError: all mean "no fleet"
             self.error = f"fleet {self.spec.describe()} not started: {exc}"

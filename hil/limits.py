@@ -64,6 +64,15 @@ DEFAULT_LIMITS: dict[str, Limit] = {
                                         "without a degrees space"),
     "snapshot_latency": Limit(None, 5.0, "s", "GET of the snapshot URI until the whole JPEG "
                               "arrived"),
+    "stream_first_frame": Limit(None, 5.0, "s", "RTSP DESCRIBE until the first decoded "
+                                "picture (FFmpeg): what a viewer waits for a picture"),
+    "stream_fps_ratio": Limit(0.25, 1.2, "", "pictures per second by their timestamps, over "
+                              "the encoder configuration's FrameRateLimit; lenient below, as "
+                              "a simulated fleet on a busy CI machine needs (a stuck 1 fps "
+                              "stream is 0.04); acceptance of real units: --hil-limit "
+                              "stream_fps_ratio=0.9:1.1"),
+    "stream_bitrate_ratio": Limit(None, 1.5, "", "H.264 bitrate over the configuration's "
+                                  "BitrateLimit (what the uplink was planned for)"),
     "discovery_response_time": Limit(None, 2.0, "s", "unicast Probe until its ProbeMatch; "
                                      "ONVIF's tool gives up after 5 s"),
 }

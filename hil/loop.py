@@ -50,6 +50,10 @@ class LoopThread:
             future.cancel()
             raise TimeoutError(f"harness call still running after {timeout_s:g} s") from None
 
+    def submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
+        """Start ``coro`` on the loop and return at once; its future has the result later."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
     def close(self) -> None:
         with self._lock:
             loop, thread, self._loop, self._thread = self._loop, self._thread, None, None

@@ -1,19 +1,25 @@
 """Drive a camera's PTZ through ONVIF and read back where it went: moves, presets, home.
 
-Positions travel in ONVIF's generic space (pan/tilt -1..1 over the mechanical range, zoom 0..1),
-which every PTZ camera must support. Errors are reported in degrees where the camera offers
-``SphericalPositionSpaceDegrees`` (Profile T), converted with the ranges it advertises for that
-space, and in generic units otherwise; the measurement names say which
-(``ptz_position_error`` vs ``ptz_position_error_generic``).
+Positions are :class:`~camfleet.model.PtzVector` in ONVIF's generic space (pan/tilt -1..1 over
+the mechanical range, zoom 0..1), which every PTZ camera must support. Errors are reported in
+degrees where the camera offers ``SphericalPositionSpaceDegrees`` (Profile T), converted with
+the ranges it advertises for that space, and in generic units otherwise; the measurement names
+say which (``ptz_position_error`` vs ``ptz_position_error_generic``).
 
-A move is *settled* when GetStatus says IDLE at the same position twice in a row; for absolute
-moves, also near the target or at least :data:`MIN_SETTLE_S` after the command, so a camera that
-has not started moving yet is not mistaken for one that has arrived.
+Waiting for a move is devmgr's one settle loop (:func:`devmgr.onvif.ptz.wait_settled`): IDLE
+at the same position twice in a row, and at the target or at least ``MIN_SETTLE_S`` after the
+command, so a camera that has not started moving yet is not mistaken for one that has arrived.
+The driver measures around it: the settle time runs from just before the command to the poll
+that found the head at rest. A head that never settles is the camera's fault (a DeviceFault).
 
     ptz = PtzDriver(camera)
-    start = ptz.position()
-    settle_s, reached = ptz.move_to(Position(0.1, -0.2))
+    start = ptz.at_rest()                  # never interrupts a head that is busy
+    settle_s, reached = ptz.move_to(PtzVector(pan=0.1, tilt=-0.2, zoom=start.zoom))
     ptz.restore(start)
+
+What the ONVIF PTZ test specification reads from GetConfigurationOptions (which spaces, their
+ranges, the PTZTimeout range) is parsed here too (:func:`option_spaces`), so the tests follow
+the procedure's own "if the options list space S" branches.
 """
 
 from __future__ import annotations
@@ -26,70 +32,80 @@ from typing import Any
 
 from lxml import etree
 
-from devmgr.inventory.collect import child_text, parse_float
-from devmgr.model import Range
-from devmgr.protocols.ptz_spaces import (
-    PT_POSITION_DEGREES,
+from camfleet.model import PtzVector, Range
+from camfleet.protocols.ptz_spaces import (
     PT_POSITION_GENERIC,
     PT_TRANSLATION_GENERIC,
     PT_VELOCITY_GENERIC,
     Z_POSITION_GENERIC,
+    generic_to_degrees,
 )
+from devmgr.inventory.model import PtzPreset
+from devmgr.onvif.ptz import (
+    PtzStatus,
+    absolute_move_request,
+    ptz_presets,
+    ptz_status,
+    wait_settled,
+)
+from devmgr.onvif.xml import child_text, parse_duration_days, parse_range
 from hil.camera import Camera
 from hil.errors import DeviceFault
 
-__all__ = ["Position", "PresetInfo", "PtzDriver", "PtzStatus"]
+__all__ = ["HeadBusy", "OptionSpace", "PtzDriver", "option_spaces", "timeout_range"]
 
 GENERIC = Range(min=-1.0, max=1.0)
 #: How often GetStatus is polled while waiting for a move to settle.
 POLL_S = 0.05
-MIN_SETTLE_S = 0.5
-#: Same position, in generic units, for two polls in a row.
-STEADY = 1e-4
+#: How long a move may take before the camera is failed for not settling.
+SETTLE_TIMEOUT_S = 30.0
+
+
+#: How long a head found moving may take to come to rest before a test leaves it alone.
+BUSY_WAIT_S = 10.0
+
+
+class HeadBusy(Exception):
+    """The head kept moving (a patrol, a tour, an operator): a test must not interrupt it."""
 
 
 @dataclass(frozen=True, slots=True)
-class Position:
-    """Generic-space position; ``zoom`` None where the camera reported none."""
+class OptionSpace:
+    """One space of GetConfigurationOptions' Spaces (or a node's SupportedPTZSpaces)."""
 
-    x: float
-    y: float
-    zoom: float | None = None
-
-    def __str__(self) -> str:
-        zoom = f", zoom {self.zoom:.4f}" if self.zoom is not None else ""
-        return f"({self.x:.4f}, {self.y:.4f}{zoom})"
+    #: The element's local name: AbsolutePanTiltPositionSpace, ContinuousZoomVelocitySpace...
+    kind: str
+    uri: str
+    x: Range | None
+    y: Range | None
 
 
-@dataclass(frozen=True, slots=True)
-class PtzStatus:
-    position: Position
-    pan_tilt: str
-    zoom: str
-
-    @property
-    def idle(self) -> bool:
-        return self.pan_tilt in ("IDLE", "") and self.zoom in ("IDLE", "")
-
-
-@dataclass(frozen=True, slots=True)
-class PresetInfo:
-    token: str
-    name: str
-    position: Position | None
+def option_spaces(element: etree._Element) -> dict[str, list[OptionSpace]]:
+    """The spaces under ``element``'s Spaces / SupportedPTZSpaces, by kind."""
+    found: dict[str, list[OptionSpace]] = {}
+    for spaces in element.iter("{*}Spaces", "{*}SupportedPTZSpaces"):
+        for space in spaces:
+            if not isinstance(space.tag, str):
+                continue
+            kind = etree.QName(space).localname
+            if kind == "Extension":
+                continue
+            found.setdefault(kind, []).append(OptionSpace(
+                kind, child_text(space, "{*}URI"), parse_range(space.find("{*}XRange")),
+                parse_range(space.find("{*}YRange"))))
+    return found
 
 
-def parse_position(element: etree._Element | None) -> Position | None:
-    """A tt:PTZVector (PanTilt x/y, Zoom x) as a :class:`Position`."""
+def timeout_range(options: etree._Element) -> Range | None:
+    """PTZTimeout Min..Max of GetConfigurationOptions, in seconds (None: absent or invalid)."""
+    element = options.find(".//{*}PTZTimeout")
     if element is None:
         return None
-    pan_tilt, zoom = element.find("{*}PanTilt"), element.find("{*}Zoom")
-    if pan_tilt is None:
+    low = parse_duration_days(child_text(element, "{*}Min"))
+    high = parse_duration_days(child_text(element, "{*}Max"))
+    if low is None or high is None or low > high:
         return None
-    x, y = parse_float(pan_tilt.get("x")), parse_float(pan_tilt.get("y"))
-    if x is None or y is None:
-        return None
-    return Position(x, y, parse_float(zoom.get("x")) if zoom is not None else None)
+    return Range(min=low * 86400, max=high * 86400)
 
 
 def _finite(limit: Range | None, space: Range) -> Range:
@@ -104,13 +120,14 @@ def _finite(limit: Range | None, space: Range) -> Range:
 class PtzDriver:
     """PTZ operations on one camera, in the generic space (see the module docstring)."""
 
-    def __init__(self, camera: Camera) -> None:
+    def __init__(self, camera: Camera, profile: str | None = None) -> None:
         facts = camera.facts
         if facts is None or facts.ptz is None or "ptz" not in camera.capabilities:
             raise DeviceFault(f"{camera.id}: no PTZ node was found; the test needs one")
         self.camera = camera
         ptz = facts.ptz
-        self.profile = next((p.token for p in facts.profiles if p.ptz_configuration), "")
+        self.profile = profile or next((p.token for p in facts.profiles
+                                        if p.ptz_configuration), "")
         if not self.profile:
             raise DeviceFault(f"{camera.id}: PTZ is advertised but no media profile carries a "
                               "PTZ configuration (MEDIA-4-1-2)")
@@ -122,37 +139,59 @@ class PtzDriver:
         self.pan_limits = _finite(ptz.pan_limits if in_generic else None, x_space)
         self.tilt_limits = _finite(ptz.tilt_limits if in_generic else None, y_space)
         self.zoom_limits = _finite(ptz.zoom_limits, Range(min=0.0, max=1.0))
-        degrees = spaces.get(PT_POSITION_DEGREES)
-        self.degrees: tuple[Range, Range] | None = (
-            (degrees.x, degrees.y) if degrees is not None and degrees.x and degrees.y else None)
+        #: Moves name a zoom only on a head that advertises the generic zoom space.
+        self.zoom = Z_POSITION_GENERIC in spaces
+        self.degrees = ptz.degrees_ranges()
         self.configuration = ptz.configuration
         self.node = ptz.node
 
     # -- reading ---------------------------------------------------------------------------------
     def status(self) -> PtzStatus:
-        body = self.camera.must_call("ptz", "GetStatus", {"ProfileToken": self.profile})
-        position = parse_position(body.find(".//{*}Position"))
-        if position is None:
+        return self.camera.run("GetStatus", lambda: ptz_status(self.camera.session,
+                                                               self.profile))
+
+    def position(self) -> PtzVector:
+        return self._reported(self.status())
+
+    def _reported(self, status: PtzStatus) -> PtzVector:
+        if status.position is None:
             raise DeviceFault(f"{self.camera.id}: GetStatus reports no pan/tilt position")
-        move = body.find(".//{*}MoveStatus")
-        return PtzStatus(position, child_text(move, "{*}PanTilt"), child_text(move, "{*}Zoom"))
+        return status.position
 
-    def position(self) -> Position:
-        return self.status().position
+    def at_rest(self, wait_s: float = BUSY_WAIT_S) -> PtzVector:
+        """Where the head rests now, read without commanding it. A head found moving is given
+        ``wait_s`` to come to rest (an operator's move ends; a patrol goes on); then
+        :class:`HeadBusy`."""
+        began = time.monotonic()
+        previous: PtzVector | None = None
+        while True:
+            status = self.status()
+            here = self._reported(status)
+            if not status.moving and previous is not None and self._same(here, previous):
+                return here
+            if time.monotonic() - began > wait_s:
+                raise HeadBusy(f"{self.camera.id}: the head is moving (MoveStatus "
+                               f"{status.pan_tilt or '-'}/{status.zoom or '-'}) and did not "
+                               f"come to rest within {wait_s:g} s: a patrol, a tour or an "
+                               "operator is using it; the test does not interrupt it")
+            previous = here
+            time.sleep(POLL_S)
 
-    def presets(self) -> list[PresetInfo]:
-        body = self.camera.must_call("ptz", "GetPresets", {"ProfileToken": self.profile})
-        return [PresetInfo(p.get("token", ""), child_text(p, "{*}Name"),
-                           parse_position(p.find("{*}PTZPosition")))
-                for p in body.iterfind("{*}Preset")]
+    @staticmethod
+    def _same(a: PtzVector, b: PtzVector) -> bool:
+        return max(abs(a.pan - b.pan), abs(a.tilt - b.tilt), abs(a.zoom - b.zoom)) < 1e-4
+
+    def presets(self) -> list[PtzPreset]:
+        return list(self.camera.run("GetPresets", lambda: ptz_presets(self.camera.session,
+                                                                      self.profile)))
 
     # -- geometry --------------------------------------------------------------------------------
-    def inside(self, position: Position) -> bool:
-        zoom_ok = position.zoom is None or self.zoom_limits.contains(position.zoom, 1e-6)
-        return (self.pan_limits.contains(position.x, 1e-6)
-                and self.tilt_limits.contains(position.y, 1e-6) and zoom_ok)
+    def inside(self, position: PtzVector) -> bool:
+        zoom_ok = not self.zoom or self.zoom_limits.contains(position.zoom, 1e-6)
+        return (self.pan_limits.contains(position.pan, 1e-6)
+                and self.tilt_limits.contains(position.tilt, 1e-6) and zoom_ok)
 
-    def nearby(self, base: Position, dx: float, dy: float) -> Position:
+    def nearby(self, base: PtzVector, dx: float, dy: float) -> PtzVector:
         """``base`` moved by up to (dx, dy), kept inside the limits (a quarter-span margin)."""
         def shift(value: float, delta: float, limits: Range) -> float:
             span = limits.max - limits.min
@@ -162,17 +201,15 @@ class PtzDriver:
                 moved = value - step
             return min(max(moved, limits.min), limits.max)
 
-        return Position(shift(base.x, dx, self.pan_limits), shift(base.y, dy, self.tilt_limits),
-                        base.zoom)
+        return PtzVector(pan=shift(base.pan, dx, self.pan_limits),
+                         tilt=shift(base.tilt, dy, self.tilt_limits), zoom=base.zoom)
 
-    def error(self, a: Position, b: Position) -> tuple[float, str]:
+    def error(self, a: PtzVector, b: PtzVector) -> tuple[float, str]:
         """Pan/tilt distance between two positions: degrees if known, else generic units."""
         if self.degrees is None:
-            return math.hypot(a.x - b.x, a.y - b.y), "generic"
-        pan, tilt = self.degrees
-        dpan = (a.x - b.x) * (pan.max - pan.min) / 2
-        dtilt = (a.y - b.y) * (tilt.max - tilt.min) / 2
-        return math.hypot(dpan, dtilt), "deg"
+            return math.hypot(a.pan - b.pan, a.tilt - b.tilt), "generic"
+        da, db = (generic_to_degrees(p, *self.degrees) for p in (a, b))
+        return math.hypot(da.pan - db.pan, da.tilt - db.tilt), "deg"
 
     @staticmethod
     def measurement_name(base: str, unit: str) -> str:
@@ -180,13 +217,24 @@ class PtzDriver:
         return base if unit == "deg" else f"{base}_generic"
 
     # -- moving ----------------------------------------------------------------------------------
-    def absolute(self, target: Position) -> None:
-        position: dict[str, Any] = {"PanTilt": {"x": target.x, "y": target.y,
-                                                "space": PT_POSITION_GENERIC}}
-        if target.zoom is not None:
-            position["Zoom"] = {"x": target.zoom, "space": Z_POSITION_GENERIC}
-        self.camera.call("ptz", "AbsoluteMove", {"ProfileToken": self.profile,
-                                                 "Position": position})
+    def absolute(self, target: PtzVector) -> None:
+        self.camera.call("ptz", "AbsoluteMove",
+                         absolute_move_request(self.profile, target, zoom=self.zoom))
+
+    @staticmethod
+    def vector(pan_tilt: tuple[float, float, str] | None = None,
+               zoom: tuple[float, str] | None = None) -> dict[str, Any]:
+        """A PTZVector/PTZSpeed request element: (x, y, space URI) and (x, space URI)."""
+        found: dict[str, Any] = {}
+        if pan_tilt is not None:
+            found["PanTilt"] = {"x": pan_tilt[0], "y": pan_tilt[1], "space": pan_tilt[2]}
+        if zoom is not None:
+            found["Zoom"] = {"x": zoom[0], "space": zoom[1]}
+        return found
+
+    def send(self, operation: str, **fields: Any) -> None:
+        """Any PTZ request on the driver's profile (``Position=vector(...)``, ``Speed=``...)."""
+        self.camera.call("ptz", operation, {"ProfileToken": self.profile, **fields})
 
     def relative(self, dx: float, dy: float) -> None:
         self.camera.call("ptz", "RelativeMove", {
@@ -203,42 +251,40 @@ class PtzDriver:
         self.camera.call("ptz", "Stop", {"ProfileToken": self.profile, "PanTilt": True,
                                          "Zoom": True})
 
-    def settle(self, began: float, target: Position | None = None,
-               timeout_s: float = 30.0) -> tuple[float, Position]:
-        """Wait until the camera is steady and IDLE; (seconds since ``began``, position)."""
-        previous: Position | None = None
-        while True:
-            status = self.status()
-            now = time.monotonic()
-            here = status.position
-            steady = previous is not None and math.hypot(here.x - previous.x,
-                                                         here.y - previous.y) <= STEADY
-            arrived = target is None or now - began >= MIN_SETTLE_S or math.hypot(
-                here.x - target.x, here.y - target.y) <= 10 * STEADY
-            if status.idle and steady and arrived:
-                return now - began, here
-            if now - began > timeout_s:
-                raise DeviceFault(f"{self.camera.id}: PTZ did not settle within {timeout_s:g} s "
-                                  f"(status {status.pan_tilt}/{status.zoom} at {here})")
-            previous = here
-            time.sleep(POLL_S)
+    def settle(self, began: float, target: PtzVector | None = None,
+               timeout_s: float = SETTLE_TIMEOUT_S) -> tuple[float, PtzVector]:
+        """Wait, right after a move command's reply, until the head has settled; (seconds from
+        ``began``, just before the command, to the poll that found it at rest; where it is).
+        ``target``: where it was sent, if known."""
+        async def wait() -> tuple[float, PtzStatus]:
+            status = await wait_settled(self.camera.session, self.profile, target=target,
+                                        timeout_s=timeout_s, interval_s=POLL_S)
+            return time.monotonic() - began, status
 
-    def move_to(self, target: Position) -> tuple[float, Position]:
+        settle_s, status = self.camera.run("GetStatus", wait)
+        return settle_s, self._reported(status)
+
+    def move_to(self, target: PtzVector) -> tuple[float, PtzVector]:
         """AbsoluteMove and wait; (settle seconds, where it stopped)."""
         began = time.monotonic()
         self.absolute(target)
         return self.settle(began, target)
 
-    def restore(self, position: Position) -> None:
-        """Back to where a test found the camera (any mode: a test leaves no trace)."""
+    def restore(self, position: PtzVector) -> None:
+        """Back to where a test found the camera (any mode: a test leaves no trace). A move
+        the test left running (a continuous one) is stopped first."""
+        if self.status().moving:
+            self.stop()
         self.move_to(position)
 
     # -- presets and home ------------------------------------------------------------------------
-    def goto_preset(self, token: str) -> tuple[float, Position]:
+    def goto_preset(self, token: str,
+                    position: PtzVector | None = None) -> tuple[float, PtzVector]:
+        """GotoPreset and wait; ``position``: where the preset is stored, if known."""
         began = time.monotonic()
         self.camera.call("ptz", "GotoPreset", {"ProfileToken": self.profile,
                                                "PresetToken": token})
-        return self.settle(began)
+        return self.settle(began, position)
 
     def set_preset(self, name: str) -> str:
         body = self.camera.must_call("ptz", "SetPreset", {"ProfileToken": self.profile,
@@ -252,7 +298,7 @@ class PtzDriver:
         self.camera.call("ptz", "RemovePreset", {"ProfileToken": self.profile,
                                                  "PresetToken": token})
 
-    def goto_home(self) -> tuple[float, Position]:
+    def goto_home(self) -> tuple[float, PtzVector]:
         began = time.monotonic()
         self.camera.call("ptz", "GotoHomePosition", {"ProfileToken": self.profile})
         return self.settle(began)

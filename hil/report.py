@@ -8,6 +8,8 @@ so it works the same with and without xdist) and writes, with ``--hil-report DIR
 * ``DIR/run.json``: the run: targets file and its SHA-256, fleet, options, verdicts;
 * ``DIR/acceptance.html``: the same for people (:mod:`hil.html`).
 
+The acceptance JUnit file is rendered from the same records (:mod:`hil.junit`).
+
 Verdicts (:func:`verdict`): a camera that failed any test is **rejected**; one with an ERROR
 (we never got a fair answer) or with nothing that ran is **not testable**; otherwise it is
 **accepted** (known defects, strict xfails, are listed as reasons). Outcomes are pytest's, with
@@ -23,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from devmgr.files import write_atomic
+from camfleet.files import write_atomic
 from hil.html import render_html
 
 __all__ = ["CameraRecord", "OutcomeRecord", "RunRecorder", "verdict"]
@@ -47,6 +49,9 @@ class OutcomeRecord:
     worker: str = ""
     measurements: list[dict[str, Any]] = field(default_factory=list)
     retries: list[dict[str, Any]] = field(default_factory=list)
+    #: The test's user properties (``hil_camera``, identity, measurements, retries), as
+    #: pytest's JUnit file gets them; for the acceptance JUnit file (:mod:`hil.junit`).
+    properties: list[tuple[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"test": self.test, "nodeid": self.nodeid, "outcome": self.outcome,
@@ -148,6 +153,8 @@ class RunRecorder:
         record.measurements = getattr(report, "hil_measurements", None) or record.measurements
         record.retries = getattr(report, "hil_retries", None) or record.retries
         record.worker = getattr(report, "hil_worker", "") or record.worker
+        properties = getattr(report, "user_properties", None) or ()
+        record.properties = [(str(k), str(v)) for k, v in properties] or record.properties
         outcome = _outcome(report)
         when = report.when
         if when == "teardown":
@@ -162,15 +169,21 @@ class RunRecorder:
     def verdicts(self) -> dict[str, str]:
         return {cid: verdict(list(c.tests.values()))[0] for cid, c in self.cameras.items()}
 
+    def finished_run(self) -> dict[str, Any]:
+        """The run as run.json says it: :attr:`run` with its start, end and duration."""
+        finished = datetime.now(UTC)
+        return {**self.run, "started_at": self.started.isoformat(timespec="seconds"),
+                "finished_at": finished.isoformat(timespec="seconds"),
+                "duration_s": round((finished - self.started).total_seconds(), 2)}
+
+    def sorted_cameras(self) -> list[CameraRecord]:
+        return sorted(self.cameras.values(), key=lambda c: c.camera)
+
     def write(self, directory: Path) -> list[Path]:
         """Per-camera JSON, run.json and acceptance.html; returns the files written."""
         directory.mkdir(parents=True, exist_ok=True)
-        finished = datetime.now(UTC)
-        run = {**self.run, "started_at": self.started.isoformat(timespec="seconds"),
-               "finished_at": finished.isoformat(timespec="seconds"),
-               "duration_s": round((finished - self.started).total_seconds(), 2)}
-        records = [c.as_dict(run) for c in sorted(self.cameras.values(),
-                                                  key=lambda c: c.camera)]
+        run = self.finished_run()
+        records = [c.as_dict(run) for c in self.sorted_cameras()]
         written = []
         for record in records:
             path = directory / f"{_SAFE_NAME.sub('_', record['camera'])}.json"

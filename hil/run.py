@@ -19,19 +19,22 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from devmgr.targets import Target, TargetsFile, load_targets
+from camfleet.protocols import wsdiscovery as wsd
+from camfleet.targets import Target, TargetsFile, load_targets
 from hil.camera import Camera, Harness
 from hil.errors import FleetNotStarted, InfrastructureError
 from hil.fleet import FleetRun, FleetSpec, parse_fleet_spec
+from hil.power import load_power_map
 from hil.settings import Expectations, HilSettings, load_expectations
 
 __all__ = ["HilRun"]
 
-DEFAULT_DISCOVERY_PORT = 3702
+DEFAULT_DISCOVERY_PORT = wsd.PORT
 
 
 class HilRun:
@@ -112,13 +115,33 @@ class HilRun:
                                                 DEFAULT_DISCOVERY_PORT)
         camera = Camera(self.harness, target or Target(id=target_id, address="(unknown)"),
                         expected=self.expectations.capabilities_of(target_id),
-                        discovery_port=port, multicast_interface=interface)
+                        discovery_port=port, multicast_interface=interface,
+                        peers=tuple(t.address for t in self.targets.targets)
+                        if self.targets else ())
+        if self.settings.power_path is not None and self.targets is not None:
+            try:
+                camera.power = load_power_map(self.settings.power_path,
+                                              self.targets.switches).get(target_id)
+            except ValueError as exc:
+                camera.fail_at_start(InfrastructureError(str(exc)))
         if self.failure is not None:
             camera.fail_at_start(self.failure)
         elif target is None:
             camera.fail_at_start(InfrastructureError(f"{target_id}: not in the targets file"))
         self._cameras[target_id] = camera
         return camera
+
+    def _log_requests(self) -> None:
+        cameras, self._cameras = list(self._cameras.values()), {}
+        if self.settings.registry is None:
+            return
+        from devmgr.registry import RegistryError  # noqa: PLC0415
+        from hil.compliance import log_requests  # noqa: PLC0415
+
+        try:
+            log_requests(self.settings.registry, cameras, self.settings.report_dir)
+        except RegistryError as exc:
+            sys.stderr.write(f"hil: what the suite read was not registered: {exc}\n")
 
     def run_info(self) -> dict[str, Any]:
         """What run.json and the JUnit testsuite properties say about the run."""
@@ -130,7 +153,9 @@ class HilRun:
                 "limits_overridden": {k: v.describe() for k, v in self.settings.limits.items()}}
 
     def close(self) -> None:
-        """Close sessions, stop the fleet this process started, remove its files. Idempotent."""
+        """Register what was read of the cameras (with ``--hil-registry``), close sessions,
+        stop the fleet this process started, remove its files. Idempotent."""
+        self._log_requests()
         harness, self._harness = self._harness, None
         if harness is not None:
             harness.close()

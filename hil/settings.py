@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError
 
-from devmgr.model import Model, format_validation_error
+from camfleet.model import Model, format_validation_error
 from hil.capabilities import check_names
 from hil.limits import Limit, parse_limit_override
 
@@ -60,9 +60,26 @@ OPTIONS: tuple[Option, ...] = (
     Option("--hil-expect", "hil_expect", None, "expectations file: expected capabilities per "
            "target, known firmware defects", "FILE"),
     Option("--hil-report", "hil_report", None, "write one JSON record per camera, run.json and "
-           "acceptance.html here", "DIR"),
+           "acceptance.html here, and acceptance-junit.xml", "DIR"),
+    Option("--hil-junit", "hil_junit", None, "write the acceptance JUnit file here: a test "
+           "suite per camera with its verdict; an infrastructure ERROR is an <error>, a device "
+           "FAIL a <failure> (pytest's --junitxml stays as pytest makes it)", "PATH"),
     Option("--hil-read-only", "hil_read_only", False, "skip every test that changes a "
-           "camera's configuration (presets, home, discovery mode)", action="store_true"),
+           "camera's configuration (presets, home, discovery mode) or reboots it, and tests "
+           "that send wrong credentials unless --hil-negative-auth (see the README)",
+           action="store_true"),
+    Option("--hil-negative-auth", "hil_negative_auth", False, "with --hil-read-only: run the "
+           "tests that send malformed or wrong credentials anyway (within --hil-auth-failures)",
+           action="store_true"),
+    Option("--hil-auth-failures", "hil_auth_failures", None, "at most N refused logins per "
+           "camera account and run, below the firmware's lockout threshold (default: 3 with "
+           "--hil-read-only, else no limit)", "N", int),
+    Option("--hil-no-move", "hil_no_move", False, "skip every test that moves a PTZ head "
+           "(they put it back where they found it)", action="store_true"),
+    Option("--hil-slow", "hil_slow", False, "also run the tests whose specified waits are "
+           "long (PTZ-3-1-4: two 60 s continuous moves per head)", action="store_true"),
+    Option("--hil-reboot-timeout", "hil_reboot_timeout", 120.0, "seconds a camera may take "
+           "to go down and come back after SystemReboot", "S", float),
     Option("--hil-interface", "hil_interface", None, "local interface (address or name) for "
            "multicast discovery tests (default: a fleet's manager address)", "ADDR"),
     Option("--hil-discovery-port", "hil_discovery_port", None, "WS-Discovery port of the "
@@ -71,14 +88,21 @@ OPTIONS: tuple[Option, ...] = (
     Option("--hil-timeout", "hil_timeout", 5.0, "seconds one ONVIF call may take", "S", float),
     Option("--hil-retries", "hil_retries", 1, "retries of a read (Get*) that timed out; every "
            "retry is recorded in the reports", "N", int),
-    Option("--hil-discovery-wait", "hil_discovery_wait", 1.0, "seconds to wait for a discovery "
-           "reply that must not come", "S", float),
     Option("--hil-registry", "hil_registry", None, "devmgr registry with the filings and "
            "commissioning baselines (SQLite file or SQLAlchemy URL): enables the view and "
            "compliance checks", "URL"),
+    Option("--hil-power", "hil_power", None, "switch and PoE port of each camera (YAML: "
+           "id: {switch, port}; switches from the targets file): a camera that stops "
+           "answering is power-cycled once, recorded in the reports, before it is latched",
+           "FILE"),
     Option("--hil-limit", "hil_limit", [], "override a measurement's limits, NAME=LOW:HIGH "
            "(repeatable)", "NAME=LOW:HIGH", action="append"),
 )
+
+
+#: Refused logins per account under --hil-read-only unless --hil-auth-failures says otherwise:
+#: a conservative count; set the option below the lockout threshold of the cameras' firmware.
+READ_ONLY_AUTH_FAILURES = 3
 
 
 @dataclass(frozen=True)
@@ -89,15 +113,24 @@ class HilSettings:
     seed: int = 0
     expect_path: Path | None = None
     report_dir: Path | None = None
+    junit_path: Path | None = None
     read_only: bool = False
+    #: Under read-only: still run the tests that send refused credentials.
+    negative_auth: bool = False
+    #: Refused logins allowed per camera account and run (None: no limit).
+    auth_failures: int | None = None
+    no_move: bool = False
+    slow: bool = False
+    reboot_timeout_s: float = 120.0
     interface: str | None = None
     discovery_port: int | None = None
     call_timeout_s: float = 5.0
     retries: int = 1
-    discovery_wait_s: float = 1.0
     limits: dict[str, Limit] = field(default_factory=dict)
     #: devmgr's registry (filings, baselines) for the CAMFLEET view and compliance tests.
     registry: str | None = None
+    #: ``--hil-power``: the switch port powering each camera (power-cycle before latching).
+    power_path: Path | None = None
 
     @property
     def active(self) -> bool:
@@ -111,20 +144,30 @@ def settings_from(get: Callable[[str], Any]) -> HilSettings:
     if targets and fleet:
         raise ValueError("--hil-targets and --hil-fleet exclude each other: test real cameras "
                          "or a simulated fleet (its manifest is a targets file too)")
-    timeout, retries, wait = get("hil_timeout"), get("hil_retries"), get("hil_discovery_wait")
-    if timeout <= 0 or wait <= 0 or retries < 0:
-        raise ValueError("--hil-timeout and --hil-discovery-wait must be > 0, --hil-retries "
-                         ">= 0")
+    timeout, retries = get("hil_timeout"), get("hil_retries")
+    if timeout <= 0 or retries < 0:
+        raise ValueError("--hil-timeout must be > 0, --hil-retries >= 0")
     limits = dict(parse_limit_override(text) for text in get("hil_limit") or ())
+    read_only, failures = bool(get("hil_read_only")), get("hil_auth_failures")
+    if failures is not None and failures < 0:
+        raise ValueError("--hil-auth-failures must be >= 0")
+    if get("hil_reboot_timeout") <= 0:
+        raise ValueError("--hil-reboot-timeout must be > 0")
     return HilSettings(
         targets_path=Path(targets) if targets else None, fleet=fleet,
         backend=get("hil_backend"), seed=get("hil_seed"),
         expect_path=Path(get("hil_expect")) if get("hil_expect") else None,
         report_dir=Path(get("hil_report")) if get("hil_report") else None,
-        read_only=bool(get("hil_read_only")), interface=get("hil_interface"),
+        junit_path=Path(get("hil_junit")) if get("hil_junit") else None,
+        read_only=read_only, negative_auth=bool(get("hil_negative_auth")),
+        auth_failures=(failures if failures is not None else
+                       READ_ONLY_AUTH_FAILURES if read_only else None),
+        no_move=bool(get("hil_no_move")), slow=bool(get("hil_slow")),
+        reboot_timeout_s=float(get("hil_reboot_timeout")), interface=get("hil_interface"),
         discovery_port=get("hil_discovery_port"), call_timeout_s=float(timeout),
-        retries=int(retries), discovery_wait_s=float(wait), limits=limits,
-        registry=get("hil_registry"))
+        retries=int(retries), limits=limits,
+        registry=get("hil_registry"),
+        power_path=Path(get("hil_power")) if get("hil_power") else None)
 
 
 # -- expectations ----------------------------------------------------------------------------------

@@ -25,35 +25,48 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import socket
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Hashable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from types import TracebackType
 from typing import Any
 
-from devmgr.model import Preset
+from camfleet.model import Preset
 from simulators.discovery import DiscoveryResponder, ResponderState, SharedGroupSocket
+from simulators.events import BLURRY, MOTION, SCENE_CHANGE
 from simulators.faults import (
     ACTIONS,
     Blurred,
     Fault,
+    MountShifted,
     Obstructed,
+    QuirkAnswersAnyProbe,
+    QuirkNoAnnouncements,
     Removed,
+    ServicesDown,
     clock_offset,
     effective_spec,
+    has,
     mount_with_shifts,
     preset_offsets,
 )
 from simulators.scene import ImageEffect, snapshot_jpeg
+from simulators.scene.living import Conditions, conditions_at, living_effects, pose_of
 from simulators.snmp_agent import HostedAgent, SnmpAgent, SnmpAgentHost
 from simulators.soap.http import CameraEndpoint, HttpServer
-from simulators.spec import CameraSpec
+from simulators.spec import CameraSpec, LivingWorld
 from simulators.state import CameraState
+from simulators.streaming import CameraStreams
 
 log = logging.getLogger(__name__)
+
+#: How long tns1:VideoSource/MotionAlarm stays true after the view came to rest.
+MOTION_HOLD_S = 1.0
 
 
 class CameraStatus(Enum):
@@ -113,6 +126,9 @@ class SimulatedCamera:
                  rng: random.Random | None = None) -> None:
         self.base_spec = spec
         self.state = CameraState(spec)
+        #: The living world around the camera (``simulators.scene.living``), and when its
+        #: clock was set.
+        self.world, self._world_since = spec.world, time.monotonic()
         self.status = CameraStatus.CREATED
         self.reboot_seconds = reboot_seconds
         self.faults: list[Fault] = []
@@ -125,6 +141,16 @@ class SimulatedCamera:
         self.discovery = DiscoveryResponder(self.state, spec.network.address,
                                             xaddrs=lambda: [self.device_url], rng=self._rng,
                                             group=self._shared.group)
+        #: RTSP, on the port GetStreamUri names; encodes only while someone plays.
+        self.streams = CameraStreams(self.state, spec.network.address, self._effects_now,
+                                     placement=self._shared.placement)
+        self._effects: tuple[Hashable, list[ImageEffect]] = ((), [])
+        # Motion is sensed only while someone subscribes to events.
+        self._last_view = self.state.view_direction()
+        self._last_motion = self._last_sensed = -math.inf
+        self.state.events.poll = self._sense_motion
+        self._sense_motion()
+        self._raise_tamper_events()
         self.snmp: HostedAgent | None = None
         if spec.snmp.enabled:
             host = self._shared.snmp
@@ -182,6 +208,7 @@ class SimulatedCamera:
     async def _start_services(self) -> None:
         async with self._shared.placement():
             await self._shared.http.listen(self.http)
+            await self.streams.power_on()
             if self.snmp is not None:
                 await self.snmp.start()
             # Discovery last: Hello announces XAddrs, which must already answer.
@@ -194,6 +221,7 @@ class SimulatedCamera:
             await self.discovery.stop_silently()
         if self.snmp is not None:
             await self.snmp.stop()
+        await self.streams.set_powered(False)
         await self._shared.http.unlisten(self.http)
 
     async def stop(self) -> None:
@@ -205,6 +233,8 @@ class SimulatedCamera:
         say_bye = self.status is CameraStatus.RUNNING
         self.status = CameraStatus.STOPPED
         await self._stop_services(say_bye=say_bye)
+        await self.streams.aclose()
+        self.state.events.close()
         if self._own_http:
             await self._shared.http.close()
 
@@ -237,16 +267,20 @@ class SimulatedCamera:
         if new_address != self.address:
             self._check_readdressable(new_address)
         was_removed = self.status is CameraStatus.REMOVED
-        removed = any(isinstance(f, Removed) for f in lasting)
+        # Taken away, or hung: silent either way (the switch tells them apart).
+        removed = any(isinstance(f, Removed | ServicesDown) for f in lasting)
         if removed and not was_removed:
             if self.status is CameraStatus.RUNNING:
                 await self._stop_services(say_bye=False)
             self.status = CameraStatus.REMOVED
         self.faults = lasting
         await self._reconcile(announce=self.status is CameraStatus.RUNNING)
+        await self.streams.set_faults(self.faults)
+        self._raise_tamper_events()
         if was_removed and not removed:
-            self.status = CameraStatus.REBOOTING  # powered up again: it boots
-            self.state.reboot()
+            self.status = CameraStatus.REBOOTING  # powered up again: it boots, which takes
+            self.state.reboot()                   # the time a reboot takes
+            await asyncio.sleep(self.reboot_seconds)
             await self._start_services()
             self.status = CameraStatus.RUNNING
         for _action in actions:
@@ -260,7 +294,8 @@ class SimulatedCamera:
                 f"camera {self.base_spec.id} cannot be readdressed to {address}: it lives in a "
                 "network namespace whose interface has the one address the fleet assigned "
                 f"({self.address}); use a loopback fleet or a lone camera for this fault")
-        wanted = [(socket.SOCK_STREAM, self.http.port, "HTTP")]
+        wanted = [(socket.SOCK_STREAM, self.http.port, "HTTP"),
+                  (socket.SOCK_STREAM, self.streams.port, "RTSP")]
         if self.snmp is not None:
             wanted.append((socket.SOCK_DGRAM, self.snmp.port, "SNMP"))
         wanted.append((socket.SOCK_DGRAM, self.discovery.port, "WS-Discovery"))
@@ -283,6 +318,8 @@ class SimulatedCamera:
         first (without Bye: a caller that announces has said it already)."""
         await self._shared.http.unlisten(self.http)
         self.http.readdress(address)
+        await self.streams.set_powered(False)
+        self.streams.readdress(address)
         if self.snmp is not None:
             await self.snmp.stop()
             self.snmp.readdress(address)
@@ -307,6 +344,8 @@ class SimulatedCamera:
         self.state.apply_spec(new_spec)
         self.state.mount = mount_with_shifts(new_spec.mount, self.faults)
         self.state.clock_offset_s = clock_offset(self.faults)
+        self.discovery.answer_any = has(self.faults, QuirkAnswersAnyProbe)
+        self.discovery.silent = has(self.faults, QuirkNoAnnouncements)
         self._apply_preset_offsets()
         if readdressed:
             await self._readdress(address)
@@ -314,6 +353,7 @@ class SimulatedCamera:
             async with self._shared.placement():
                 if readdressed:
                     await self._shared.http.listen(self.http)
+                    await self.streams.set_powered(True)
                 if self.snmp is not None:
                     await self.snmp.start()
                 # Hello last, with the XAddrs of wherever HTTP now answers.
@@ -344,6 +384,38 @@ class SimulatedCamera:
                                                      "tilt": base.position.tilt + delta.tilt})
             self.state.presets[token] = base.model_copy(update={"position": moved})
 
+    def _effects_now(self) -> tuple[Hashable, list[ImageEffect]]:
+        """The image effects in force and a key that changes with them (built once per
+        change: the streams ask at every picture)."""
+        key = tuple(f.model_dump_json() for f in self.faults
+                    if isinstance(f, (Obstructed, Blurred)))
+        if key != self._effects[0]:
+            self._effects = (key, self.image_effects())
+        return self._effects
+
+    # -- events --------------------------------------------------------------------------------
+    def _raise_tamper_events(self) -> None:
+        """Tamper detection, as camera analytics report it: the scene changed (a shifted
+        mount, an obstruction) or the picture is out of focus."""
+        events = self.state.events
+        events.set_property(SCENE_CHANGE, any(isinstance(f, (MountShifted, Obstructed))
+                                              for f in self.faults))
+        events.set_property(BLURRY, has(self.faults, Blurred))
+
+    def _sense_motion(self) -> None:
+        # The only thing that moves in a static scene's view is the view itself. A move shorter
+        # than a poll is still motion (the view differs from the last poll's), and the alarm
+        # holds MOTION_HOLD_S after the view comes to rest, as cameras' motion detection does.
+        # The first poll after a pause (nobody subscribed) only takes the view as it is.
+        view = self.state.view_direction()
+        now = time.monotonic()
+        resumed = now - self._last_sensed > 3 * self.state.events.poll_interval_s
+        if ((view != self._last_view and not resumed)
+                or any(status.value != "IDLE" for status in self.state.ptz.status())):
+            self._last_motion = now
+        self._last_view, self._last_sensed = view, now
+        self.state.events.set_property(MOTION, now - self._last_motion < MOTION_HOLD_S)
+
     def image_effects(self) -> list[ImageEffect]:
         image_faults = [f for f in self.faults if isinstance(f, (Obstructed, Blurred))]
         if not image_faults:
@@ -370,14 +442,31 @@ class SimulatedCamera:
     def request_discovery_mode(self, discoverable: bool) -> None:
         self._in_background(self.discovery.set_discoverable(discoverable))
 
+    def encoder_configured(self, profile: str) -> None:
+        self.streams.reconfigure(profile)
+
     def _in_background(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    def set_world(self, world: LivingWorld) -> None:
+        """Put the world in these conditions; its clock starts again at ``start_hour``."""
+        self.world, self._world_since = world, time.monotonic()
+
+    def world_now(self) -> Conditions | None:
+        """The living world's conditions right now (None: the frozen world)."""
+        if not self.world.enabled:
+            return None
+        return conditions_at(self.world, time.monotonic() - self._world_since,
+                             seed=self.state.spec.scene_seed)
+
     async def _render(self, state: CameraState, width: int, height: int) -> bytes:
+        effects, quality, now = self.image_effects(), 85, self.world_now()
+        if now is not None:  # the world's conditions first, then the faults in front of it
+            effects, quality = living_effects(now, pose_of(state)) + effects, now.jpeg_quality
         # Rendering is CPU-bound numpy/OpenCV work that releases the GIL: keep it off the loop.
-        return await asyncio.to_thread(snapshot_jpeg, state, effects=self.image_effects(),
+        return await asyncio.to_thread(snapshot_jpeg, state, quality=quality, effects=effects,
                                        size=(width, height))
 
     async def __aenter__(self) -> SimulatedCamera:

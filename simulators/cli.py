@@ -23,6 +23,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from camfleet.protocols import wsdiscovery as wsd
 from simulators.spec import CameraSpec, SpecError, load_spec
 
 
@@ -37,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     camera.add_argument("--http-port", type=int, help="ONVIF HTTP port (0 = any free port)")
     camera.add_argument("--snmp-port", type=int, help="SNMP UDP port (0 = any free port)")
     camera.add_argument("--discovery-port", type=int,
-                        help="WS-Discovery UDP port (default 3702)")
+                        help=f"WS-Discovery UDP port (default {wsd.PORT})")
 
     fleet = commands.add_parser("fleet", help="run a fleet of cameras until interrupted")
     source = fleet.add_mutually_exclusive_group(required=True)
@@ -51,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--address-base", help="loopback /16 to use, e.g. 127.42.0.0/16")
     fleet.add_argument("--http-port", type=int, help="ONVIF HTTP port of every camera")
     fleet.add_argument("--snmp-port", type=int, help="SNMP port of every camera")
-    fleet.add_argument("--discovery-port", type=int, default=3702)
+    fleet.add_argument("--discovery-port", type=int, default=wsd.PORT)
     fleet.add_argument("--control-port", type=int, default=0,
                        help="port of the control API on 127.0.0.1 (default: any free port)")
 
@@ -86,28 +87,38 @@ async def serve(spec: CameraSpec) -> None:
         print(json.dumps({"id": spec.id, "address": camera.address,
                           "device_service": camera.device_url,
                           "snapshot": camera.snapshot_url, "snmp_port": camera.snmp_port,
+                          "rtsp_port": camera.streams.port,
                           "discovery_port": camera.discovery.port}), flush=True)
         await stop.wait()
 
 
 def run_fleet(args: argparse.Namespace) -> int:
-    from simulators.fleet.fleet import Fleet, FleetError  # noqa: PLC0415
+    from simulators.fleet.errors import FleetError  # noqa: PLC0415
+    from simulators.fleet.fleet import Fleet  # noqa: PLC0415
     from simulators.fleet.generate import (  # noqa: PLC0415
         FleetMember,
         generate_fleet,
         load_fleet_file,
+        load_fleet_switches,
     )
 
+    switches = []
     if args.spec is not None:
         members = load_fleet_file(args.spec)
+        switches = load_fleet_switches(args.spec)
     else:
         if args.count < 1:
             print("error: --count must be at least 1", file=sys.stderr)
             return 2
         members = [FleetMember(spec) for spec in generate_fleet(args.count, args.seed)]
-    fleet = Fleet(members, backend=args.backend, workers=args.workers,
-                  address_base=args.address_base, http_port=args.http_port,
-                  snmp_port=args.snmp_port, discovery_port=args.discovery_port)
+    try:
+        fleet = Fleet(members, backend=args.backend, workers=args.workers,
+                      address_base=args.address_base, http_port=args.http_port,
+                      snmp_port=args.snmp_port, discovery_port=args.discovery_port,
+                      switches=switches)
+    except FleetError as exc:  # e.g. a camera attached to a switch the file does not list
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -118,9 +129,12 @@ def run_fleet(args: argparse.Namespace) -> int:
         return 1
     try:
         fleet.manifest().save(args.manifest)
-        faulty = sum(1 for t in fleet.manifest().targets if t.faults)
+        manifest = fleet.manifest()
+        faulty = sum(1 for m in manifest.fleet.members.values() if m.faults) \
+            if manifest.fleet else 0
+        control = fleet.control.url if fleet.control is not None else ""
         print(json.dumps({"cameras": len(members), "backend": args.backend,
-                          "manifest": str(args.manifest), "control": fleet.control.url,
+                          "manifest": str(args.manifest), "control": control,
                           "faulty": faulty, "start_seconds": round(fleet.start_seconds, 2)}),
               flush=True)
         stop.wait()

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from devmgr.protocols import wsdiscovery as wsd
+from camfleet.protocols import wsdiscovery as wsd
 from simulators.camera import SimulatedCamera
 from simulators.spec import CameraSpec
 

@@ -5,17 +5,23 @@ the control API or a test hands to a camera; nothing is monkeypatched. Four fami
 
 * **wire faults** change how the camera answers requests: ``latency``, ``no_response``,
   ``soap_fault``, ``http_500``, ``malformed_xml``, ``quirk_datetime``,
-  ``quirk_snapshot_digest``, ``quirk_digest_only``. They may be limited to some ONVIF
-  operations (``ops``) and fire with a ``probability``.
+  ``quirk_snapshot_digest``, ``quirk_digest_only``, ``quirk_fault_subcode``, and the hostile
+  behaviours of :mod:`simulators.hostile` (``hostile_value``, ``redirect``, ``basic_only``,
+  ``trickle``, ``oversized``, ``dtd``, ``image_bomb``). They may be
+  limited to some ONVIF operations (``ops``) and fire with a ``probability``.
 * **unit faults** change what the camera is: ``moved``, ``replaced``, ``readdressed``,
   ``ptz_limits_changed``, ``auth_failure``, ``non_discoverable``, ``clock_skew``,
-  ``mount_shifted``, ``preset_moved``. They are folded into an *effective spec* and state by
-  :func:`effective_spec`, so clearing a fault restores exactly what was there.
+  ``mount_shifted``, ``preset_moved``, ``scopes_missing``, ``quirk_answers_any_probe``,
+  ``quirk_no_announcements``. They
+  are folded into an *effective spec* and state by :func:`effective_spec`, so clearing a fault
+  restores exactly what was there.
 * **configuration faults** are unit faults an audit judges against the regulation rather than
   against the filing of the unit's place: ``default_credentials`` and
   ``snmp_default_community`` (Art. 17, secure access), ``retention_changed`` (Art. 16(5),
   retention). They fold into the effective spec the same way.
 * **image faults** spoil the picture: ``obstructed``, ``blurred``.
+* **stream faults** spoil the RTSP stream: ``stream_down``, ``frozen``, ``black``,
+  ``low_fps``, ``wrong_resolution`` (folded by :mod:`simulators.rtsp.faults`).
 
 ``removed`` silences the camera on every protocol; ``reboot`` is an action, not a lasting state.
 ``moved``, ``removed``, ``replaced`` and ``readdressed`` are the Art. 10 family: a unit taken
@@ -32,36 +38,16 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import math
-import random
 from collections.abc import Iterable, Sequence
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, TypeAdapter, field_validator
 
-from devmgr.model import GeoPosition, Model, Mount, PtzVector, Range, normalize_mac
+from camfleet.model import Mount, PtzVector, Range, normalize_mac
+from simulators.fault_base import FaultBase, WireFault
+from simulators.hostile import BasicOnly, Dtd, HostileValue, ImageBomb, Oversized, Redirect, Trickle
+from simulators.moves import moved_view, offset_position
 from simulators.spec import CameraSpec, Location, User, UserLevel
-
-
-class FaultBase(Model):
-    """Fields every fault has."""
-
-    #: Free text for reports ("knocked by a truck"); never interpreted.
-    note: str = ""
-
-
-class WireFault(FaultBase):
-    #: ONVIF operation names this fault applies to; empty means every operation.
-    ops: tuple[str, ...] = ()
-    probability: float = Field(default=1.0, ge=0.0, le=1.0)
-
-    def applies_to(self, operation: str | None) -> bool:
-        return not self.ops or operation in self.ops
-
-    def fires(self, operation: str | None, rng: random.Random) -> bool:
-        if not self.applies_to(operation):
-            return False
-        return self.probability >= 1.0 or rng.random() < self.probability
 
 
 class Latency(WireFault):
@@ -112,6 +98,38 @@ class QuirkDigestOnly(FaultBase):
     kind: Literal["quirk_digest_only"] = "quirk_digest_only"
 
 
+class QuirkFaultSubcode(WireFault):
+    """Where the camera refuses a request with a SOAP fault, the fault says something else:
+    another code or subcode than ONVIF prescribes (``ter:InvalidArgs`` for ``ter:NoProfile``).
+    Requests the camera answers normally are untouched."""
+
+    kind: Literal["quirk_fault_subcode"] = "quirk_fault_subcode"
+    code: Literal["Sender", "Receiver"] | None = None
+    subcodes: tuple[str, ...] = ("ter:InvalidArgs",)
+
+
+class ScopesMissing(FaultBase):
+    """Configurable scopes an installer cleared: the ``location`` and/or ``name`` scopes
+    ONVIF makes mandatory are no longer advertised (GetScopes, Hello, ProbeMatch)."""
+
+    kind: Literal["scopes_missing"] = "scopes_missing"
+    categories: tuple[Literal["location", "name"], ...] = ("name",)
+
+
+class QuirkAnswersAnyProbe(FaultBase):
+    """The camera's WS-Discovery answers every Probe, whatever Types and Scopes it asks for
+    (DISCOVERY-1-1-5 requires silence for Types and Scopes it does not have)."""
+
+    kind: Literal["quirk_answers_any_probe"] = "quirk_answers_any_probe"
+
+
+class QuirkNoAnnouncements(FaultBase):
+    """The camera's WS-Discovery never sends Hello or Bye (on start, reboot or a mode switch),
+    though it still answers Probes: DISCOVERY-1-1-2, 1-1-8 and DEVICE-3-1-8 expect both."""
+
+    kind: Literal["quirk_no_announcements"] = "quirk_no_announcements"
+
+
 class AuthFailure(FaultBase):
     """Somebody changed the password on the unit: every authenticated request fails."""
 
@@ -124,15 +142,29 @@ class ClockSkew(FaultBase):
 
 
 class Moved(FaultBase):
-    """The unit was taken down and put up elsewhere: position, address, scopes, sysLocation."""
+    """The unit was taken down and put up elsewhere.
+
+    Silent by default, as in the field: its GeoLocation, location scope and sysLocation are
+    configuration an installer typed once, and stay as they were; what changes is where it
+    is plugged in (in a fleet with switches) and what it sees
+    (:func:`simulators.moves.moved_view`); ``heading_deg`` sets the new heading outright.
+    ``announce``: the installer re-typed them (position ``distance_m`` away on
+    ``bearing_deg``, ``address``, ``location_scope``).
+    """
 
     kind: Literal["moved"] = "moved"
+    #: Its self-reported position, scopes and sysLocation follow the move.
+    announce: bool = False
     distance_m: float = Field(default=250.0, ge=0.0)
     bearing_deg: float = 45.0
     address: str | None = None
     location_scope: str | None = None
     #: The new mount heading; a moved camera rarely looks the same way.
     heading_deg: float | None = None
+    #: Where it is plugged in now, in a fleet with switches: switch name and port (None:
+    #: the fleet picks a free port on another switch, or on the same one if it has one).
+    switch: str | None = None
+    port: int | None = Field(default=None, ge=1, le=512)
 
 
 class MountShifted(FaultBase):
@@ -176,9 +208,17 @@ class PresetMoved(FaultBase):
 
 
 class Removed(FaultBase):
-    """Taken off the pole: silent on every protocol, no Bye."""
+    """Taken off the pole: silent on every protocol, no Bye; in a fleet with switches its
+    port has no link, its MAC leaves the forwarding table and PoE detects no device."""
 
     kind: Literal["removed"] = "removed"
+
+
+class ServicesDown(FaultBase):
+    """Hung services on a unit still on its pole: ONVIF, SNMP and WS-Discovery dead (silent,
+    no Bye), while its link, ARP and PoE draw are alive (the switch still sees it)."""
+
+    kind: Literal["services_down"] = "services_down"
 
 
 class Replaced(FaultBase):
@@ -260,6 +300,44 @@ class SnmpDefaultCommunity(FaultBase):
     community: str = Field(default="public", min_length=1)
 
 
+# -- stream faults: what the RTSP stream sends (simulators.rtsp.faults folds them) --------
+class StreamDown(FaultBase):
+    """The camera's RTSP service is down: connections are refused."""
+
+    kind: Literal["stream_down"] = "stream_down"
+
+
+class StreamFault(FaultBase):
+    #: Profile tokens the fault applies to; empty means every stream.
+    streams: tuple[str, ...] = ()
+
+    def applies_to(self, token: str) -> bool:
+        return not self.streams or token in self.streams
+
+
+class Frozen(StreamFault):
+    """A hung pipeline: the last picture repeats, timestamps go on."""
+
+    kind: Literal["frozen"] = "frozen"
+
+
+class Black(StreamFault):
+    kind: Literal["black"] = "black"
+
+
+class LowFps(StreamFault):
+    kind: Literal["low_fps"] = "low_fps"
+    fps: float = Field(default=1.0, gt=0.0, le=60.0)
+
+
+class WrongResolution(StreamFault):
+    """The encoder sends another size than the media profile announces."""
+
+    kind: Literal["wrong_resolution"] = "wrong_resolution"
+    width: int | None = Field(default=None, ge=16, le=2040)
+    height: int | None = Field(default=None, ge=16, le=2040)
+
+
 class Reboot(FaultBase):
     """An action: Bye, silence, Hello, sysUpTime reset, snmpEngineBoots + 1."""
 
@@ -269,9 +347,11 @@ class Reboot(FaultBase):
 Fault = Annotated[
     Latency | NoResponse | SoapFaultInjection | Http500 | MalformedXml | QuirkDatetime
     | QuirkSnapshotDigest | QuirkDigestOnly | AuthFailure | ClockSkew | Moved | MountShifted
-    | Obstructed | Blurred | PtzLimitsChanged | PresetMoved | Removed | Replaced
+    | Obstructed | Blurred | PtzLimitsChanged | PresetMoved | Removed | ServicesDown | Replaced
     | NonDiscoverable | Reboot | Readdressed | DefaultCredentials | RetentionChanged
-    | SnmpDefaultCommunity,
+    | SnmpDefaultCommunity | QuirkFaultSubcode | ScopesMissing | QuirkAnswersAnyProbe
+    | QuirkNoAnnouncements | StreamDown | Frozen | Black | LowFps | WrongResolution
+    | HostileValue | Redirect | BasicOnly | Trickle | Oversized | Dtd | ImageBomb,
     Field(discriminator="kind"),
 ]
 FAULT_ADAPTER: TypeAdapter[Fault] = TypeAdapter(Fault)
@@ -311,33 +391,22 @@ def replacement_identity(spec: CameraSpec, fault: Replaced) -> tuple[str, str]:
     return serial, mac
 
 
-def offset_position(position: GeoPosition, distance_m: float,
-                    bearing_deg: float) -> GeoPosition:
-    """The position ``distance_m`` away on ``bearing_deg`` (flat-earth; fine below ~10 km)."""
-    bearing = math.radians(bearing_deg)
-    d_north = distance_m * math.cos(bearing)
-    d_east = distance_m * math.sin(bearing)
-    lat = position.latitude + math.degrees(d_north / 6_371_008.8)
-    lon = position.longitude + math.degrees(
-        d_east / (6_371_008.8 * math.cos(math.radians(position.latitude))))
-    return GeoPosition(latitude=lat, longitude=lon, elevation=position.elevation)
-
-
 def effective_spec(base: CameraSpec, faults: Iterable[FaultBase]) -> CameraSpec:
     """What the camera is with these unit faults in force (wire/image faults don't touch it)."""
     spec = base
     for fault in faults:
         if isinstance(fault, Moved):
             loc = spec.location
-            moved = Location(
+            moved = loc if not fault.announce else Location(
                 position=offset_position(loc.position, fault.distance_m, fault.bearing_deg),
                 address=fault.address or f"{fault.distance_m:.0f} m from {loc.address}",
                 scope=fault.location_scope or f"{loc.scope}/relocated",
                 name=loc.name)
-            mount = spec.mount
-            if fault.heading_deg is not None:
-                mount = mount.model_copy(update={"heading": fault.heading_deg})
-            spec = spec.model_copy(update={"location": moved, "mount": mount})
+            seed, heading = moved_view(spec, fault.distance_m, fault.bearing_deg,
+                                       fault.heading_deg)
+            mount = spec.mount.model_copy(update={"heading": heading})
+            spec = spec.model_copy(update={"location": moved, "mount": mount,
+                                           "scene_seed": seed})
         elif isinstance(fault, Replaced):
             serial, mac = replacement_identity(spec, fault)
             identity = spec.identity.model_copy(update={"serial": serial, "mac": mac})
@@ -367,6 +436,12 @@ def effective_spec(base: CameraSpec, faults: Iterable[FaultBase]) -> CameraSpec:
         elif isinstance(fault, SnmpDefaultCommunity):
             spec = spec.model_copy(update={"snmp": spec.snmp.model_copy(
                 update={"community": fault.community})})
+        elif isinstance(fault, ScopesMissing):
+            cleared = {"scope": ""} if "location" in fault.categories else {}
+            if "name" in fault.categories:
+                cleared["name"] = ""
+            spec = spec.model_copy(update={"location": spec.location.model_copy(
+                update=cleared)})
     return spec
 
 

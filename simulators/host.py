@@ -21,7 +21,7 @@ from concurrent.futures import Future
 from types import TracebackType
 from typing import Any, TypeVar
 
-from devmgr.model import Mount, MoveStatus, PtzVector
+from camfleet.model import MoveStatus, PtzVector
 from simulators.camera import CameraStatus, SimulatedCamera
 from simulators.spec import CameraSpec
 
@@ -129,13 +129,6 @@ class CameraHandle:
         return self._host.run(self.camera._render(state, optics.width, optics.height))
 
     # -- changing it ---------------------------------------------------------------------------
-    def set_mount(self, mount: Mount) -> None:
-        """Turn the physical unit (a knock, a move) without touching its PTZ position."""
-        def apply() -> None:
-            self.camera.state.mount = mount
-
-        self._host.call(apply)
-
     def jump_to(self, position: PtzVector) -> None:
         self._host.call(lambda: self.camera.state.ptz.jump_to(position))
 

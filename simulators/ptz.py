@@ -6,11 +6,14 @@ background; the position is computed when asked, which keeps a fleet of a thousa
 free of timers.
 
     >>> from simulators.spec import PtzSpec
-    >>> from devmgr.model import PtzVector
-    >>> clock = iter([0.0, 0.0, 10.0]).__next__
-    >>> mech = PtzMechanism(PtzSpec(), clock=clock)
+    >>> from camfleet.model import PtzVector
+    >>> now = [0.0]
+    >>> mech = PtzMechanism(PtzSpec(), clock=lambda: now[0])
     >>> mech.absolute_move(PtzVector(pan=30.0))
-    >>> mech.position()                               # a moment later: 10 s, long arrived
+    >>> mech.status()[0].value                        # the motors are turning
+    'MOVING'
+    >>> now[0] = 10.0                                 # 10 s later: long arrived
+    >>> mech.position()
     PtzVector(pan=30.0, tilt=0.0, zoom=0.0)
 """
 
@@ -20,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from devmgr.model import MoveStatus, PtzLimits, PtzVector, Range
+from camfleet.model import MoveStatus, PtzLimits, PtzVector, Range
 from simulators.spec import PtzSpec
 
 AXES = ("pan", "tilt", "zoom")

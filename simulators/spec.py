@@ -22,7 +22,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from devmgr.model import (
+from camfleet.model import (
     DeviceIdentity,
     GeoPosition,
     Model,
@@ -34,15 +34,8 @@ from devmgr.model import (
     Range,
     format_validation_error,
 )
-
-#: IANA private enterprise numbers of the vendors we model (sysObjectID lives under them).
-ENTERPRISE_NUMBERS: dict[str, int] = {
-    "hikvision": 39165,
-    "axis": 368,
-    "dahua": 1004849,
-    "hanwha": 36849,
-    "uniview": 25506,
-}
+from camfleet.protocols import wsdiscovery as wsd
+from camfleet.protocols.snmp_mib import enterprise_for
 
 
 class SpecError(ValueError):
@@ -220,25 +213,65 @@ class NetworkSpec(Model):
     address: str = "127.0.0.1"
     prefix_length: int = Field(default=8, ge=0, le=32)
     http_port: int = Field(default=80, ge=0, le=65535)
+    #: RTSP port; None: 554, or any free port (0) where ``http_port`` is 0 (tests).
+    rtsp_port: int | None = Field(default=None, ge=0, le=65535)
     hostname: str = ""
     discoverable: bool = True
     #: Upper bound of the random delay before a ProbeMatch (APP_MAX_DELAY, milliseconds).
     discovery_max_delay_ms: int = Field(default=500, ge=0, le=5000)
-    #: WS-Discovery port; 3702 everywhere but in tests that must not collide.
-    discovery_port: int = Field(default=3702, ge=1, le=65535)
+    #: WS-Discovery port; the standard one everywhere but in tests that must not collide.
+    discovery_port: int = Field(default=wsd.PORT, ge=1, le=65535)
     #: Seconds a WS-Security Created timestamp may differ from the camera clock.
     wsse_max_skew_s: float = Field(default=300.0, gt=0)
     #: Honour WS-Security UsernameToken; off, only HTTP Digest authenticates.
     ws_security: bool = True
+    #: HTTP Digest algorithms challenged with, in this order (RFC 7616 puts the preferred
+    #: first); only these are accepted. MD5 alone is what most cameras send, and all that
+    #: urllib-based clients read (they take the first challenge only).
+    digest_algorithms: tuple[Literal["MD5", "SHA-256"], ...] = Field(default=("MD5",),
+                                                                     min_length=1)
     ntp_servers: tuple[str, ...] = ("ntp.camfleet.invalid",)
     #: POSIX TZ string the camera reports (``CST-8`` is China Standard Time, UTC+8).
     timezone: str = "CST-8"
+
+    @property
+    def effective_rtsp_port(self) -> int:
+        if self.rtsp_port is not None:
+            return self.rtsp_port
+        return 0 if self.http_port == 0 else 554
 
     @field_validator("address")
     @classmethod
     def _ip(cls, value: str) -> str:
         ipaddress.ip_address(value)
         return value
+
+
+Weather = Literal["clear", "rain", "fog", "haze", "snow"]
+
+
+class LivingWorld(Model):
+    """The conditions a camera's scene lives in (``simulators.scene.living``): a clock with
+    daylight, dusk and night (IR), weather, traffic. Conditions, not faults: a healthy camera
+    lives in them. Off by default: the frozen world of fixed noon light and no traffic."""
+
+    enabled: bool = False
+    #: Hour of day (0..24, local solar time) when the camera starts (or the world is set).
+    start_hour: float = Field(default=12.0, ge=0.0, lt=24.0)
+    #: Simulated seconds per real second: 1 is real time, 1440 a day in a minute; 0 stops
+    #: the clock at ``start_hour``.
+    speed: float = Field(default=1.0, ge=0.0, le=100_000.0)
+    day_of_year: int = Field(default=172, ge=1, le=366)
+    latitude: float = Field(default=30.6, ge=-66.0, le=66.0)
+    weather: Weather = "clear"
+    #: Strength of the weather, 0..1 (1: dense fog, heavy rain or snow).
+    intensity: float = Field(default=0.5, ge=0.0, le=1.0)
+    #: Vehicles and pedestrians, 0 (none) .. 1 (rush hour).
+    traffic: float = Field(default=0.3, ge=0.0, le=1.0)
+    #: Minutes per hour a large vehicle stands close to the lens (a bus at its stop).
+    bus_minutes_per_hour: float = Field(default=0.0, ge=0.0, le=60.0)
+    #: Whether the camera switches to IR at night (without: a dark picture).
+    ir: bool = True
 
 
 class CameraSpec(Model):
@@ -256,6 +289,8 @@ class CameraSpec(Model):
     network: NetworkSpec = NetworkSpec()
     #: Seed of the world the camera looks at; cameras sharing a seed see the same scene.
     scene_seed: int = 0
+    #: The living world around it: clock, daylight, night IR, weather, traffic.
+    world: LivingWorld = LivingWorld()
 
     @model_validator(mode="after")
     def _fixed_units_do_not_move(self) -> CameraSpec:
@@ -271,7 +306,7 @@ class CameraSpec(Model):
     def enterprise_number(self) -> int:
         if self.snmp.enterprise is not None:
             return self.snmp.enterprise
-        return ENTERPRISE_NUMBERS.get(self.identity.manufacturer.lower(), 99999)
+        return enterprise_for(self.identity.manufacturer) or 99999
 
     @property
     def hostname(self) -> str:
@@ -280,10 +315,6 @@ class CameraSpec(Model):
     def with_network(self, **changes: Any) -> CameraSpec:
         """A copy with network fields replaced (tests bind to 127.0.0.1 and port 0)."""
         return self.model_copy(update={"network": self.network.model_copy(update=changes)})
-
-    @classmethod
-    def from_yaml(cls, path: str | Path) -> CameraSpec:
-        return load_spec(path)
 
     @classmethod
     def example(cls) -> CameraSpec:

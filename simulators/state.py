@@ -13,9 +13,12 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from devmgr.model import Mount, Preset, PtzVector
+from camfleet.model import Mount, Preset, PtzVector
+from simulators.events import LAST_REBOOT, EventBroker
 from simulators.ptz import PtzMechanism
+from simulators.rtsp.config import StreamConfig
 from simulators.spec import CameraSpec
+from simulators.video import default_encoders
 
 ONVIF_SCOPE = "onvif://www.onvif.org/"
 
@@ -67,6 +70,13 @@ class CameraState:
         self.endpoint_uuid = str(uuid.uuid5(uuid.NAMESPACE_OID, spec.identity.serial))
         #: WS-Discovery MetadataVersion; bumped when scopes or XAddrs change.
         self.metadata_version = 1
+        #: Event properties and pull-point subscriptions (lost on reboot, as on a real unit).
+        self.events = EventBroker(self.utc_now)
+        self.events.set_property(LAST_REBOOT, self.utc_now(), source=None)
+        #: Each media profile's video encoder configuration (what its stream sends).
+        self.encoders: dict[str, StreamConfig] = default_encoders(spec)
+        #: Where the RTSP server listens (its real port once bound; GetStreamUri says it).
+        self.rtsp_port = spec.network.effective_rtsp_port
         self._next_preset = 1 + max((int(t) for t in self.presets if t.isdigit()), default=0)
 
     def apply_spec(self, spec: CameraSpec) -> None:
@@ -101,6 +111,8 @@ class CameraState:
         self.boots += 1
         self.booted_at = self._clock()
         self.ptz.jump_to(self.home)
+        self.events.clear()
+        self.events.set_property(LAST_REBOOT, self.utc_now(), source=None)
 
     # -- scopes --------------------------------------------------------------------------------
     def all_scopes(self) -> list[str]:

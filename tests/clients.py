@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import pytest
 from onvif import ONVIFCamera
 
-from devmgr.protocols import wsdiscovery as wsd
-from devmgr.targets import Target
+from camfleet.protocols import wsdiscovery as wsd
+from camfleet.targets import Target
 
 requires_netsnmp = pytest.mark.skipif(
     shutil.which("snmpget") is None,

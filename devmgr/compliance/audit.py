@@ -22,41 +22,48 @@ misses" count) and whatever it had recorded, nothing half-written.
 from __future__ import annotations
 
 import asyncio
-import math
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from devmgr.compliance.baseline import Baseline, position_degrees
-from devmgr.compliance.capture import Capture
+from camfleet.errors import DeviceError
+from camfleet.targets import Target, TargetsFile
+from devmgr.compliance.attachment import attach_evidence
+from devmgr.compliance.baseline import (
+    Baseline,
+)
 from devmgr.compliance.commission import (
     CAPTURE_CONCURRENCY,
-    AuditTrail,
     camera_keys,
     capture_for,
-    default_operator,
     filed_under,
     store_views,
 )
-from devmgr.compliance.facts import CameraFacts
+from devmgr.compliance.facts import CameraFacts, Judgement
+from devmgr.compliance.heads import DEFAULT_HEAD_WAIT_S, HeadKeeper
+from devmgr.compliance.lasting import persist, suspected
 from devmgr.compliance.model import (
     AuditReport,
     AuditSettings,
     CameraAudit,
+    CameraStatus,
     Finding,
     Severity,
-    ViewEvidence,
 )
-from devmgr.compliance.rules import evaluate
+from devmgr.compliance.rules import Conclusions, evaluate
+from devmgr.compliance.views import compare
 from devmgr.discovery.run import DiscoveryOptions, discover
 from devmgr.filings.model import FilingRecord
-from devmgr.inventory.model import DeviceError, DeviceInfo, DiscoveredDevice, Inventory
+from devmgr.inventory.model import DeviceInfo, DiscoveredDevice, Inventory
 from devmgr.inventory.parallel import sweep_with_snmp
-from devmgr.onvif.session import DEFAULT_TIMEOUTS, OnvifError, OnvifPool, OnvifSession, Timeouts
-from devmgr.registry import Registry, SweepId
+from devmgr.media.events import tamper_state
+from devmgr.media.liveness import StreamCheck, check_stream
+from devmgr.media.model import CameraEvent, tamper_summary
+from devmgr.onvif.errors import OnvifError
+from devmgr.onvif.session import DEFAULT_TIMEOUTS, OnvifPool, OnvifSession, Timeouts
+from devmgr.registry import AuditTrail, Registry, Sweep, SweepId, default_operator
 from devmgr.snmp import WELL_KNOWN_COMMUNITIES, SnmpConfig, SnmpSession, snmp_identity
-from devmgr.targets import Target, TargetsFile
-from devmgr.vision import GRID_COLS, GRID_ROWS, compare_views
 
 #: Factory defaults tried once each (Art. 17). Short: lockout policies count failures.
 DEFAULT_CREDENTIALS: tuple[tuple[str, str], ...] = (
@@ -79,9 +86,20 @@ class AuditOptions:
     #: Also audit filed or baselined cameras no target names (found by discovery, or missed).
     #: False audits exactly the targets given (the acceptance suite audits one at a time).
     include_unlisted: bool = True
+    #: How long to wait for another run to finish with a PTZ head before its views are
+    #: skipped (an info finding says so).
+    head_wait_s: float = DEFAULT_HEAD_WAIT_S
+    #: How the main stream is played (Art. 7: a live picture); ``seconds=0`` skips it.
+    streams: StreamCheck = field(default_factory=StreamCheck)
     timeouts: Timeouts = DEFAULT_TIMEOUTS
     today: date | None = None
     parameters: dict[str, object] = field(default_factory=dict)
+    #: Read only these cameras' filings, baselines and history (a collector auditing one
+    #: camera of a city reads its own, not the city's); None: every camera's.
+    cameras: frozenset[str] | None = None
+    #: Record into this running audit sweep (a city coordinator's, which begins and finishes
+    #: it) instead of a sweep of this run's own.
+    sweep_id: SweepId | None = None
 
 
 async def _accepted_defaults(pool: OnvifPool, target: Target,
@@ -96,10 +114,17 @@ async def _accepted_defaults(pool: OnvifPool, target: Target,
             return False
         return True
 
-    anonymous = await works("", None)
-    accepted = [f"{user}/{'*' * len(password)}" for user, password in DEFAULT_CREDENTIALS
-                if (user, password) != (target.onvif.username, target.onvif_password())
-                and await works(user, password)]
+    anonymous = False
+    accepted: list[str] = []
+    # One deadline over all the probes: each call has its own, but a camera that answers every
+    # one slowly must not hold the audit for their sum. What was found by then stands.
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(pool.timeouts.camera):
+            anonymous = await works("", None)
+            for user, password in DEFAULT_CREDENTIALS:
+                if ((user, password) != (target.onvif.username, target.onvif_password())
+                        and await works(user, password)):
+                    accepted.append(f"{user}/{'*' * len(password)}")
     return anonymous, accepted
 
 
@@ -115,63 +140,17 @@ async def _default_community(target: Target, session: SnmpSession) -> str | None
     return community if community in WELL_KNOWN_COMMUNITIES else None
 
 
-def compare(baseline: Baseline, capture: Capture,
-            images: Callable[[str], bytes | None]) -> list[ViewEvidence]:
-    """Today's views against the baseline's, by name."""
-    evidence: list[ViewEvidence] = []
-    today = {v.name: v for v in capture.views}
-    # Pixels become degrees through the field of view, known only at the widest zoom (the
-    # filing's field angle): zoomed views are judged, but their angles are not reported.
-    zooms = [v.position.zoom for v in baseline.views if v.position is not None]
-    widest = min(zooms, default=0.0) + 1e-3
-    for ref in baseline.views:
-        now = today.get(ref.name)
-        base_jpeg = images(ref.snapshot)
-        if now is None or base_jpeg is None:
-            evidence.append(ViewEvidence(
-                name=ref.name, baseline_position=ref.position, baseline_image=ref.snapshot,
-                verdicts=("unusable",), reason="no snapshot of this view today"
-                if now is None else "the baseline snapshot is missing from the registry"))
-            continue
-        elevation = None
-        if ref.position is not None:
-            deg = position_degrees(ref.position, baseline.inventory.ptz)
-            elevation = deg.tilt if deg is not None else None
-        try:
-            result = compare_views(base_jpeg, now.jpeg, baseline.hfov_deg or 60.0,
-                                   elevation_deg=elevation)
-        except ValueError as exc:  # an undecodable JPEG from the camera
-            evidence.append(ViewEvidence(
-                name=ref.name, baseline_position=ref.position, current_position=now.position,
-                baseline_image=ref.snapshot, verdicts=("unusable",), reason=str(exc)))
-            continue
-        measured = ref.position is None or ref.position.zoom <= widest
-        evidence.append(ViewEvidence(
-            name=ref.name, baseline_position=ref.position, current_position=now.position,
-            baseline_image=ref.snapshot,
-            pan_deg=_finite(result.pan_deg) if measured else None,
-            tilt_deg=_finite(result.tilt_deg) if measured else None,
-            obstructed_share=result.obstructed_share,
-            obstructed_where=result.where, obstructed_tiles=result.obstructed_tiles,
-            grid=(GRID_COLS, GRID_ROWS), blur_ratio=_finite(result.blur_ratio),
-            verdicts=tuple(sorted(result.verdicts)), reason=result.reason))
-    return evidence
-
-
-def _finite(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
-def _status(facts: CameraFacts, findings: Sequence[object]) -> str:
-    if facts.presence in ("removed", "not-answering"):
-        return facts.presence
+def _status(facts: CameraFacts, conclusions: Conclusions) -> CameraStatus:
+    presence = conclusions.judgement.presence
+    if presence in ("removed", "not-answering", "services-down"):
+        return "removed" if presence == "removed" else "not-answering"
     if facts.filing is None:
         return "unfiled"
-    serious = [f for f in findings if isinstance(f, Finding) and f.severity != Severity.INFO]
+    serious = [f for f in conclusions.findings if f.severity != Severity.INFO]
     return "findings" if serious else "compliant"
 
 
-def _differences(facts: CameraFacts) -> dict[str, tuple[object, object]]:
+def _differences(facts: CameraFacts, judged: Judgement) -> dict[str, tuple[object, object]]:
     diffs: dict[str, tuple[object, object]] = {}
     base = facts.baseline.inventory if facts.baseline is not None else None
     inv = facts.inventory
@@ -191,9 +170,15 @@ def _differences(facts: CameraFacts) -> dict[str, tuple[object, object]]:
     if base.geolocation != inv.geolocation:
         diffs["geolocation"] = (base.geolocation.model_dump() if base.geolocation else None,
                                 inv.geolocation.model_dump() if inv.geolocation else None)
-    for name, value in facts.ptz_differences.items():
+    for name, value in judged.ptz_differences.items():
         diffs[f"ptz.{name}"] = ("baseline", value)
     return diffs
+
+
+def last_audit_start(history: list[tuple[Sweep, dict[str, str]]]) -> datetime | None:
+    """When the last complete audit began: the camera's own events since then (stored by
+    ``monitor --events``) are its evidence in this one."""
+    return history[0][0].started_at if history else None
 
 
 async def audit(targets: TargetsFile | None, registry: Registry,
@@ -202,9 +187,9 @@ async def audit(targets: TargetsFile | None, registry: Registry,
     """Audit every known camera into one audit sweep; see the module docstring."""
     settings = options.settings
     today = options.today or datetime.now(UTC).date()
-    filings = registry.filings(FilingRecord)
-    baselines = registry.baselines(Baseline)
-    history = registry.audit_statuses(settings.removed_after)
+    filings = registry.filings(FilingRecord, options.cameras)
+    baselines = registry.baselines(Baseline, options.cameras)
+    history = registry.audit_statuses(settings.removed_after, options.cameras)
     target_list = list(targets.targets) if targets is not None else []
     keys = camera_keys(target_list, filings)
     started = datetime.now(UTC)
@@ -224,8 +209,12 @@ async def audit(targets: TargetsFile | None, registry: Registry,
                            filing=filings.get(key), baseline=baselines.get(key),
                            previous_misses=misses(key))
 
-    with registry.sweep("audit", dict(options.parameters, move=options.move)) as sweep_id:
+    joined = contextlib.nullcontext(options.sweep_id) if options.sweep_id is not None else None
+    with joined or registry.sweep("audit", dict(options.parameters, move=options.move)) \
+            as sweep_id:
         trail = AuditTrail(registry, operator, PURPOSE, sweep_id)
+        heads = HeadKeeper(registry, f"audit sweep {sweep_id} by {operator}", sweep_id,
+                           wait_s=options.head_wait_s)
         inventories = await sweep_with_snmp(
             target_list, concurrency=64, timeouts=options.timeouts,
             snmp=any(t.snmp for t in target_list), progress=None)
@@ -233,6 +222,9 @@ async def audit(targets: TargetsFile | None, registry: Registry,
         pending = [facts_for(keys[t.id], t) for t in target_list]
         for facts in pending:
             facts.inventory = by_target.get(facts.target.id if facts.target else "")
+            if facts.target is not None:
+                facts.camera_events = registry.camera_events(CameraEvent, facts.target.id,
+                                                             since=last_audit_start(history))
         # Filed or baselined cameras that no target names: only discovery can find them.
         named = {f.camera for f in pending}
         if options.include_unlisted:
@@ -244,7 +236,9 @@ async def audit(targets: TargetsFile | None, registry: Registry,
             if progress:
                 progress(f"looking for {len(missing)} cameras by WS-Discovery")
             discovered = (await discover(options.discovery)).devices
+            trail.log(trail.identity(d) for d in discovered)
             await _find_elsewhere(missing, discovered, baselines, target_list, options)
+        await attach_evidence(targets.switches if targets is not None else (), pending)
         async with OnvifPool(limit=64, timeouts=options.timeouts) as pool, \
                 SnmpSession(concurrency=32) as snmp_session:
             semaphore = asyncio.Semaphore(CAPTURE_CONCURRENCY)
@@ -252,7 +246,8 @@ async def audit(targets: TargetsFile | None, registry: Registry,
             async def one(facts: CameraFacts) -> None:
                 async with semaphore:
                     await _observe(facts, pool, snmp_session, options=options,
-                                   registry=registry, trail=trail)
+                                   registry=registry, sweep_id=sweep_id, trail=trail,
+                                   heads=heads)
                 results.append(_conclude(facts, registry, sweep_id))
                 if progress:
                     progress(f"{facts.camera}: {results[-1].status}")
@@ -327,33 +322,97 @@ async def _find_elsewhere(missing: list[CameraFacts], discovered: list[Discovere
 
 
 async def _observe(facts: CameraFacts, pool: OnvifPool, snmp_session: SnmpSession, *,
-                   options: AuditOptions, registry: Registry, trail: AuditTrail) -> None:
+                   options: AuditOptions, registry: Registry, sweep_id: SweepId,
+                   trail: AuditTrail, heads: HeadKeeper) -> None:
     """Views and security probes of an answering camera; records what was retrieved."""
     inv, target = facts.inventory, facts.target
     if inv is None or target is None:
         return
-    registry.record_inventories(trail.sweep_id, [inv])
+    registry.record_inventories(sweep_id, [inv])
     if inv.device is None:
         return
-    registry.log_retrievals([trail.configuration(inv)])
-    if facts.baseline is not None and facts.baseline.views:
-        capture = await capture_for(pool, target, inv, move=options.move)
-        digests = {view.name: digest
-                   for view, digest in store_views(registry, trail, target, capture)}
-        # The registry belongs to this thread: read the baseline snapshots here, compare there.
-        references = {v.snapshot: registry.snapshot(v.snapshot) for v in facts.baseline.views}
-        compared = await asyncio.to_thread(compare, facts.baseline, capture, references.get)
-        facts.views = [v.model_copy(update={"current_image": digests.get(v.name, "")})
-                       for v in compared]
+    trail.log([trail.configuration(inv)])  # now: a killed audit has still registered it
+    # Stream and the camera's own tamper state are other connections: taken while the views are.
+    stream = asyncio.ensure_future(_stream_evidence(facts, target, inv, options.streams, trail))
+    tamper = asyncio.ensure_future(tamper_state(pool, target, inv.services, camera=facts.camera))
+    try:
+        if facts.baseline is not None and facts.baseline.views:
+            await _view_evidence(facts, facts.baseline, target, inv, pool, move=options.move,
+                                 registry=registry, trail=trail, heads=heads)
+        await stream
+        state = await tamper
+    finally:  # a failed view capture leaves nothing running on a pool about to close
+        for task in (stream, tamper):
+            task.cancel()
+    if state:
+        facts.camera_events += state
+        trail.log([trail.read(target_id=target.id, address=target.address,
+                              how="ONVIF events (pull point)", what="the camera's tamper "
+                              "events (scene change, blur, dark, bright): kept as evidence")])
     if options.check_credentials:
         facts.anonymous_access, facts.default_credentials = await _accepted_defaults(
             pool, target, inv.clock_offset_s)
+        probed = "anonymous and factory-default ONVIF logins (GetDeviceInformation)"
         if target.snmp is not None:
             facts.snmp_default_community = await _default_community(target, snmp_session)
+            probed += ", well-known SNMP communities (system group)"
+        trail.log([trail.read(target_id=target.id, address=target.address,
+                              how="ONVIF SOAP, SNMP v2c", what=f"security probe: {probed}; "
+                              "replies judged, not kept")])
+
+
+async def _stream_evidence(facts: CameraFacts, target: Target, inv: Inventory,
+                           check: StreamCheck, trail: AuditTrail) -> None:
+    """The main stream, played while the views are taken (it is another connection)."""
+    facts.stream = await check_stream(inv, target, check)
+    if facts.stream is not None:
+        trail.log([trail.read(target_id=target.id, address=target.address,
+                              how="RTSP (FFmpeg)", what=f"video: main stream "
+                              f"{facts.stream.profile} played {check.seconds:g} s for "
+                              "liveness; pictures judged, not kept")])
+
+
+async def _view_evidence(facts: CameraFacts, baseline: Baseline, target: Target,
+                         inv: Inventory, pool: OnvifPool, *, move: bool, registry: Registry,
+                         trail: AuditTrail, heads: HeadKeeper) -> None:
+    """Today's views, compared with the baseline's (none when another run drove the head)."""
+    capture = await capture_for(pool, target, inv, move=move, heads=heads)
+    facts.heads_restored, facts.views_skipped = capture.restored, capture.skipped
+    if capture.skipped:
+        return
+    digests = {view.name: digest
+               for view, digest in store_views(registry, trail, target, capture)}
+    # The registry belongs to this thread: read the baseline snapshots here, compare there.
+    references = {v.snapshot: registry.snapshot(v.snapshot) for v in baseline.views}
+    compared = await asyncio.to_thread(compare, baseline, capture, references.get,
+                                       visited_only=not move)
+    settings = facts.settings
+    for _ in range(settings.obstruction_frames - 1):
+        again = suspected(compared)
+        if not again:
+            break
+        await asyncio.sleep(settings.obstruction_spacing_s)
+        later = await capture_for(pool, target, inv, move=move, heads=heads, only=again)
+        later_digests = {view.name: digest
+                         for view, digest in store_views(registry, trail, target, later)}
+        recompared = await asyncio.to_thread(compare, baseline, later, references.get,
+                                             visited_only=True)
+        compared = persist(compared, recompared, later_digests)
+    facts.views = [v.model_copy(update={"current_image": digests.get(v.name, "")})
+                   for v in compared]
+
+
+def _beside_the_views(facts: CameraFacts, findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
+    """The view findings (the audit's own look) with what the camera said of its view."""
+    if not facts.camera_events:
+        return findings
+    says = tamper_summary(facts.camera_events)
+    return tuple(f.model_copy(update={"evidence": {**f.evidence, "camera_says": says}})
+                 if f.rule.startswith("view-") else f for f in findings)
 
 
 def _conclude(facts: CameraFacts, registry: Registry, sweep_id: SweepId) -> CameraAudit:
-    findings = evaluate(facts)
+    conclusions = evaluate(facts)
     inv = facts.inventory
     result = CameraAudit(
         camera=facts.camera, name=facts.filing.name if facts.filing else "",
@@ -363,10 +422,12 @@ def _conclude(facts: CameraFacts, registry: Registry, sweep_id: SweepId) -> Came
         serial=inv.device.serial if inv and inv.device else facts.expected_serial,
         filed_position=facts.filing.position if facts.filing else None,
         observed_position=inv.geolocation if inv else None,
-        status=_status(facts, findings),  # type: ignore[arg-type]
-        presence=facts.presence,
-        findings=tuple(findings), views=tuple(facts.views),
-        differences=_differences(facts),
-        missed_audits=facts.previous_misses + 1 if not facts.answered else 0)
+        status=_status(facts, conclusions),
+        presence=conclusions.judgement.presence,
+        findings=_beside_the_views(facts, conclusions.findings), views=tuple(facts.views),
+        differences=_differences(facts, conclusions.judgement),
+        missed_audits=facts.previous_misses + 1 if not facts.answered else 0,
+        errors=inv.errors if inv else (),
+        stream=facts.stream, camera_events=tuple(facts.camera_events))
     registry.record_audit_results(sweep_id, [(result.camera, result.status, result)])
     return result

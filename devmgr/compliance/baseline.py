@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from camfleet.model import Model, PtzVector
+from camfleet.protocols.ptz_spaces import generic_to_degrees
 from devmgr.inventory.model import Inventory, PtzInventory
-from devmgr.model import Model, PtzVector, Range
-from devmgr.protocols.ptz_spaces import PT_POSITION_DEGREES, generic_to_span
+from devmgr.switches import Attachment
 
 GENERIC_TOLERANCE = 0.005
 
@@ -28,6 +29,11 @@ class ReferenceView(Model):
     taken_at: datetime
     width: int = 0
     height: int = 0
+    #: Horizontal field of view measured at commissioning (zoomed views: a small known pan
+    #: and back); None: the baseline's ``hfov_deg`` (widest zoom) applies, or unknown.
+    hfov_deg: float | None = None
+    #: Why this view can never be judged (uniform, too dark, featureless); empty: it can.
+    unjudgeable: str = ""
 
 
 class Baseline(Model):
@@ -40,29 +46,18 @@ class Baseline(Model):
     views: tuple[ReferenceView, ...] = ()
     #: Horizontal field of view used to turn pixel shifts into degrees.
     hfov_deg: float | None = None
+    #: Where it was plugged in (switch, port, VLAN, LLDP neighbour), if the targets file
+    #: names switches and one had learned its MAC.
+    attachment: Attachment | None = None
 
     def view(self, name: str) -> ReferenceView | None:
         return next((v for v in self.views if v.name == name), None)
 
 
-def degrees_ranges(ptz: PtzInventory | None) -> tuple[Range, Range] | None:
-    """Pan and tilt ranges of the camera's spherical degrees space, if it has one."""
-    if ptz is None:
-        return None
-    for space in ptz.spaces:
-        if space.uri == PT_POSITION_DEGREES and space.x is not None and space.y is not None:
-            return space.x, space.y
-    return None
-
-
 def position_degrees(position: PtzVector, ptz: PtzInventory | None) -> PtzVector | None:
     """A generic-space position in degrees (pan, tilt) via the degrees space's ranges."""
-    ranges = degrees_ranges(ptz)
-    if ranges is None:
-        return None
-    (pan, tilt) = ranges
-    return PtzVector(pan=generic_to_span(position.pan, pan.min, pan.max),
-                     tilt=generic_to_span(position.tilt, tilt.min, tilt.max), zoom=position.zoom)
+    ranges = ptz.degrees_ranges() if ptz is not None else None
+    return generic_to_degrees(position, *ranges) if ranges is not None else None
 
 
 def position_difference(a: PtzVector, b: PtzVector, ptz: PtzInventory | None,

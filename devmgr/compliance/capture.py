@@ -4,26 +4,28 @@ PTZ position it was taken at, and put the head back where it was.
 Moving a camera in service is an intervention, so it is explicit: ``move=False`` takes only
 the current view. With ``move=True`` the camera's configuration is never changed (no
 SetPreset, no SetHomePosition); the head visits home and the presets and returns to its
-starting position, even when a step fails.
+starting position, even when a step fails. A ``guard`` (the run's lease on the head,
+:mod:`devmgr.compliance.heads`) hears where the head started before the first move, so that
+a run killed mid-way leaves a record of where to put the head back, and when it is back.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
-from devmgr.inventory.model import DeviceError, ErrorKind, Inventory, MediaProfile
-from devmgr.model import PtzVector
-from devmgr.onvif.actions import (
-    PtzStatus,
-    absolute_move,
-    fetch_snapshot,
-    goto_home,
-    goto_preset,
-    ptz_status,
-)
-from devmgr.onvif.session import OnvifError, OnvifSession
+from camfleet.errors import DeviceError, ErrorKind
+from camfleet.model import PtzVector
+from camfleet.protocols.ptz_spaces import generic_to_span
+from devmgr.inventory.model import Inventory, MediaProfile, PtzInventory
+from devmgr.onvif.errors import OnvifError
+from devmgr.onvif.ptz import PtzStatus, absolute_move, goto_home, goto_preset, ptz_status
+from devmgr.onvif.session import OnvifSession
+from devmgr.onvif.snapshot import fetch_snapshot
+from devmgr.vision import field_of_view
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class CapturedView:
     #: How the snapshot was fetched (``http-digest``), for the audit log.
     how: str
     profile: str
+    #: Field of view measured here by a small known pan and back (``calibrate=True``).
+    hfov_deg: float | None = None
 
 
 @dataclass
@@ -42,6 +46,19 @@ class Capture:
     views: list[CapturedView] = field(default_factory=list)
     home: PtzVector | None = None
     errors: list[DeviceError] = field(default_factory=list)
+    #: Why no view was taken at all (another run drives the head), else empty.
+    skipped: str = ""
+    #: Heads put back before the capture, left displaced by an earlier run (sentences).
+    restored: list[str] = field(default_factory=list)
+
+
+class MoveGuard(Protocol):
+    """Told where the head starts, before the first move (and may refuse it by raising), and
+    when it is back there."""
+
+    def moving_from(self, profile: str, position: PtzVector) -> None: ...
+
+    def back(self) -> None: ...
 
 
 def snapshot_profile(inv: Inventory) -> MediaProfile | None:
@@ -53,12 +70,16 @@ def snapshot_profile(inv: Inventory) -> MediaProfile | None:
 
 
 async def capture_views(session: OnvifSession, inv: Inventory, *, move: bool,
-                        presets: tuple[str, ...] | None = None) -> Capture:
+                        presets: tuple[str, ...] | None = None,
+                        guard: MoveGuard | None = None, calibrate: bool = False,
+                        only: frozenset[str] | None = None) -> Capture:
     """Snapshots of the views to keep or compare.
 
     ``presets``: the preset tokens to visit (default: all the camera has); home is visited if
     the camera supports it. Errors are collected, never raised: one bad preset does not lose
-    the others.
+    the others. ``calibrate``: at each zoomed view, measure its field of view with a small
+    known pan and back (:func:`calibrated_hfov`). ``only``: the names of the views to take
+    (a second look at some of them).
     """
     capture = Capture()
     profile = snapshot_profile(inv)
@@ -70,9 +91,12 @@ async def capture_views(session: OnvifSession, inv: Inventory, *, move: bool,
 
     async def snap(name: str, status: PtzStatus | None) -> None:
         jpeg, how = await fetch_snapshot(session, profile.snapshot_uri)
+        hfov = None
+        if calibrate and status is not None and status.position is not None and ptz:
+            hfov = await calibrated_hfov(session, profile, ptz, at=status.position, jpeg=jpeg)
         capture.views.append(CapturedView(
             name=name, position=status.position if status else None, jpeg=jpeg,
-            taken_at=datetime.now(UTC), how=how, profile=profile.token))
+            taken_at=datetime.now(UTC), how=how, profile=profile.token, hfov_deg=hfov))
 
     if ptz is None or not move:
         try:
@@ -93,6 +117,9 @@ async def capture_views(session: OnvifSession, inv: Inventory, *, move: bool,
     if ptz.home_supported is not False:
         stops.append(("home", None))
     stops += [(f"preset:{t}", t) for t in tokens]
+    stops = [(name, token) for name, token in stops if only is None or name in only]
+    if guard is not None and start.position is not None:
+        guard.moving_from(profile.token, start.position)
     try:
         for name, token in stops:
             try:
@@ -109,4 +136,50 @@ async def capture_views(session: OnvifSession, inv: Inventory, *, move: bool,
         if start.position is not None:
             with contextlib.suppress(OnvifError):
                 await absolute_move(session, profile.token, start.position)
+                if guard is not None:
+                    guard.back()
     return capture
+
+
+#: Generic zoom at or below this is the widest: the filing's field angle holds there.
+WIDEST_ZOOM = 1e-3
+#: Pan of the first calibration step, degrees: small enough to stay inside a 1 degree view.
+FIRST_STEP_DEG = 0.25
+#: The second step is this share of the first estimate of the view: a shift of a fifth of
+#: the frame is measured to a few tenths of a percent.
+SECOND_STEP_SHARE = 0.2
+
+
+async def calibrated_hfov(session: OnvifSession, profile: MediaProfile, ptz: PtzInventory, *,
+                          at: PtzVector, jpeg: bytes) -> float | None:
+    """The horizontal field of view at a zoomed position, measured: pan by a known angle,
+    take a snapshot, measure the picture's shift; then a second, larger step (a fifth of the
+    view) for precision; then back to ``at``. None at the widest zoom (the filing's field
+    angle holds there), without a degrees space, or when the shift cannot be measured."""
+    ranges = ptz.degrees_ranges()
+    if ranges is None or at.zoom <= WIDEST_ZOOM:
+        return None
+    pan_range, tilt_range = ranges
+    span = pan_range.max - pan_range.min
+    if span <= 0:
+        return None
+    elevation = generic_to_span(at.tilt, tilt_range.min, tilt_range.max)
+    hfov: float | None = None
+    try:
+        for first in (True, False):
+            step = FIRST_STEP_DEG if first else SECOND_STEP_SHARE * (hfov or 0.0)
+            if not first and step <= 2 * FIRST_STEP_DEG:
+                break  # the first step was already a fair share of the view
+            sign = 1.0 if at.pan + 2 * step / span <= 1.0 else -1.0
+            moved = at.model_copy(update={"pan": at.pan + sign * 2 * step / span})
+            await absolute_move(session, profile.token, moved)
+            after, _how = await fetch_snapshot(session, profile.snapshot_uri)
+            measured = await asyncio.to_thread(field_of_view, jpeg, after, sign * step,
+                                               elevation_deg=elevation)
+            if measured is None:
+                break
+            hfov = measured
+    finally:
+        with contextlib.suppress(OnvifError):
+            await absolute_move(session, profile.token, at)
+    return hfov

@@ -8,36 +8,36 @@ recording, security settings), then the views (home and each preset, each snapsh
 PTZ position it was taken at; see :mod:`devmgr.compliance.capture`). Read-only on the camera's
 configuration; ``move=False`` does not even move the head (only the current view is kept).
 Everything lands in one commission sweep, and every configuration read and snapshot is
-registered in the audit log (Art. 15, 16(3)).
+registered in the audit log (Art. 15, 16(3)). A PTZ head is driven under its lease and put
+back where it was; one an earlier run left displaced is put back first
+(:mod:`devmgr.compliance.heads`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import getpass
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+from camfleet.errors import DeviceError, ErrorKind
+from camfleet.targets import Target, TargetsFile
 from devmgr.compliance.baseline import Baseline, ReferenceView
 from devmgr.compliance.capture import Capture, CapturedView, capture_views
+from devmgr.compliance.heads import DEFAULT_HEAD_WAIT_S, HeadBusy, HeadKeeper, head_key
 from devmgr.filings.model import FilingRecord
 from devmgr.inventory.model import Inventory
 from devmgr.inventory.parallel import sweep_with_snmp
-from devmgr.onvif.session import DEFAULT_TIMEOUTS, OnvifError, OnvifPool, OnvifSession, Timeouts
-from devmgr.registry import Registry, Retrieval, SweepId
-from devmgr.targets import Target, TargetsFile
+from devmgr.onvif.errors import OnvifError
+from devmgr.onvif.session import DEFAULT_TIMEOUTS, OnvifPool, OnvifSession, Timeouts
+from devmgr.registry import AuditTrail, Registry, SweepId, default_operator
+from devmgr.switches import locate, read_switches
+from devmgr.vision import baseline_problem
 
 #: When neither the filing nor the option gives the field of view.
 DEFAULT_HFOV_DEG = 60.0
 #: Cameras whose views are taken at once (each moves its own head).
 CAPTURE_CONCURRENCY = 16
-
-
-def default_operator() -> str:
-    """Who runs devmgr, for the audit log: ``CAMFLEET_OPERATOR``, else the OS user."""
-    return os.environ.get("CAMFLEET_OPERATOR") or getpass.getuser()
 
 
 def camera_keys(targets: Sequence[Target], filings: dict[str, FilingRecord]) -> dict[str, str]:
@@ -62,57 +62,51 @@ def filed_under(filings: dict[str, FilingRecord], serial: str | None,
     return None
 
 
-@dataclass
-class AuditTrail:
-    """The audit-log entries of one run, written with the data they describe."""
-
-    registry: Registry
-    operator: str
-    purpose: str
-    sweep_id: SweepId
-
-    def configuration(self, inv: Inventory) -> Retrieval:
-        return Retrieval(
-            who=self.operator, how="ONVIF SOAP (WS-UsernameToken, HTTP Digest fallback)"
-            + (" + SNMP" if inv.snmp is not None else ""),
-            purpose=self.purpose,
-            destination=f"registry {self.registry.url}, sweep {self.sweep_id} observations",
-            target_id=inv.target_id, address=inv.address,
-            what="configuration: identity, network, media profiles, PTZ, recording",
-            sweep_id=self.sweep_id, at=inv.collected_at)
-
-    def snapshot(self, target: Target, view: CapturedView, digest: str) -> Retrieval:
-        return Retrieval(
-            who=self.operator, how=f"ONVIF GetSnapshotUri + HTTP GET ({view.how})",
-            purpose=self.purpose,
-            destination=f"registry {self.registry.url}, snapshot {digest}",
-            target_id=target.id, address=target.address,
-            what=f"snapshot of view {view.name} ({view.profile})", sweep_id=self.sweep_id,
-            at=view.taken_at)
-
-
 async def open_session(pool: OnvifPool, target: Target) -> OnvifSession:
     session = OnvifSession(pool, target.device_url, target.onvif.username,
-                           target.onvif_password())
+                           target.onvif_password(), allow_basic=target.onvif.allow_basic)
     await session.sync_clock()
     return session
 
 
 async def capture_for(pool: OnvifPool, target: Target, inv: Inventory, *,
-                      move: bool) -> Capture:
-    """The views of one reachable camera; connection trouble becomes a capture error."""
+                      move: bool, heads: HeadKeeper | None = None,
+                      calibrate: bool = False, only: frozenset[str] | None = None) -> Capture:
+    """The views of one reachable camera; connection trouble becomes a capture error.
+
+    With ``heads``, a PTZ camera's head is driven under its lease (a head another run drives
+    for too long: ``Capture.skipped``), and a head an earlier run left displaced is put back
+    first (``Capture.restored``). ``calibrate``: measure each zoomed view's field of view
+    (commissioning).
+    """
     try:
         session = await open_session(pool, target)
     except OnvifError as exc:
         return Capture(errors=[exc.as_device_error()])
-    return await capture_views(session, inv, move=move)
+    if heads is None or inv.ptz is None:
+        return await capture_views(session, inv, move=move, calibrate=calibrate, only=only)
+    try:
+        async with heads.drive(head_key(target, inv), target, session) as head:
+            capture = await capture_views(session, inv, move=move, guard=head,
+                                          calibrate=calibrate, only=only)
+    except HeadBusy as busy:
+        return Capture(skipped=str(busy))
+    capture.restored = head.restored
+    for operation, problem in (("PTZ restore", head.failed),
+                               ("PTZ lease", head.lost and f"{head.lost} while driving it")):
+        if problem:
+            capture.errors.append(DeviceError(kind=ErrorKind.PROTOCOL, operation=operation,
+                                              message=problem))
+    return capture
 
 
 def store_views(registry: Registry, trail: AuditTrail, target: Target,
                 capture: Capture) -> list[tuple[CapturedView, str]]:
     """Store the snapshots and register each retrieval; returns (view, digest) pairs."""
     stored = [(view, registry.put_snapshot(view.jpeg)) for view in capture.views]
-    registry.log_retrievals([trail.snapshot(target, view, digest) for view, digest in stored])
+    trail.log(trail.snapshot(target_id=target.id, address=target.address, how=view.how,
+                             view=view.name, profile=view.profile, digest=digest,
+                             at=view.taken_at) for view, digest in stored)
     return stored
 
 
@@ -123,27 +117,42 @@ class CommissionResult:
     #: target id -> why it has no baseline, or what went wrong on the way.
     problems: dict[str, list[str]] = field(default_factory=dict)
     drafts: list[FilingRecord] = field(default_factory=list)
+    #: Heads put back where an earlier, killed run had left them displaced (sentences).
+    restored: list[str] = field(default_factory=list)
 
 
 async def commission(targets: TargetsFile, registry: Registry, *, move: bool = True,
                      operator: str | None = None, hfov_deg: float | None = None,
                      timeouts: Timeouts = DEFAULT_TIMEOUTS, snmp: bool = True,
                      parameters: dict[str, object] | None = None,
+                     head_wait_s: float = DEFAULT_HEAD_WAIT_S,
                      progress: Callable[[str], None] | None = None) -> CommissionResult:
-    """Baseline every target into one commission sweep (see the module docstring)."""
+    """Baseline every target into one commission sweep (see the module docstring).
+
+    A camera whose head another run drives for longer than ``head_wait_s`` gets no baseline
+    (its problem says who drives it); see :mod:`devmgr.compliance.heads`.
+    """
     filings = registry.filings(FilingRecord)
     keys = camera_keys(targets.targets, filings)
     by_id = targets.by_id()
     purpose = "commissioning baseline (regulation Art. 7, 9, 11)"
     with registry.sweep("commission", dict(parameters or {}, move=move)) as sweep_id:
-        trail = AuditTrail(registry, operator or default_operator(), purpose, sweep_id)
+        operator = operator or default_operator()
+        trail = AuditTrail(registry, operator, purpose, sweep_id)
+        heads = HeadKeeper(registry, f"commission sweep {sweep_id} by {operator}", sweep_id,
+                           wait_s=head_wait_s)
         result = CommissionResult(sweep_id=sweep_id)
         inventories = await sweep_with_snmp(
             targets.targets, concurrency=64, timeouts=timeouts,
             snmp=snmp and any(t.snmp for t in targets.targets), progress=None)
         registry.record_inventories(sweep_id, inventories)
-        registry.log_retrievals([trail.configuration(i) for i in inventories if i.device])
+        trail.log(trail.configuration(i) for i in inventories if i.device)
         semaphore = asyncio.Semaphore(CAPTURE_CONCURRENCY)
+        switches = await read_switches(targets.switches)
+        for reading in switches:
+            if reading.error is not None:
+                result.problems[f"switch {reading.name}"] = [
+                    f"{reading.error.operation}: {reading.error.message}"]
 
         async def one(pool: OnvifPool, inv: Inventory) -> None:
             target = by_id[inv.target_id]
@@ -151,8 +160,16 @@ async def commission(targets: TargetsFile, registry: Registry, *, move: bool = T
                 result.problems[target.id] = [f"{e.operation}: {e.message}" for e in inv.errors]
                 return
             async with semaphore:
-                capture = await capture_for(pool, target, inv, move=move)
+                capture = await capture_for(pool, target, inv, move=move, heads=heads,
+                                            calibrate=move)
+            result.restored += capture.restored
+            if capture.skipped:  # no baseline rather than one without views
+                result.problems[target.id] = [capture.skipped]
+                return
             stored = store_views(registry, trail, target, capture)
+            # A view that can never be judged is said now, with what to do, not at every
+            # audit as a major finding.
+            unjudgeable = [await asyncio.to_thread(baseline_problem, v.jpeg) for v, _ in stored]
             key = keys[target.id]
             filing = filings.get(key)
             baseline = Baseline(
@@ -160,13 +177,20 @@ async def commission(targets: TargetsFile, registry: Registry, *, move: bool = T
                 home=capture.home, hfov_deg=hfov_deg or (
                     filing.horizontal_field_angle if filing else None) or DEFAULT_HFOV_DEG,
                 views=tuple(ReferenceView(name=v.name, position=v.position, snapshot=d,
-                                          taken_at=v.taken_at) for v, d in stored))
+                                          taken_at=v.taken_at, hfov_deg=v.hfov_deg,
+                                          unjudgeable=why)
+                            for (v, d), why in zip(stored, unjudgeable, strict=True)),
+                attachment=locate(inv.mac or target.mac or "", switches))
             registry.record_baselines(sweep_id, [(key, target.id, inv.device.serial,
                                                   baseline)])
             result.baselines[key] = baseline
-            if capture.errors:
-                result.problems[target.id] = [f"{e.operation}: {e.message}"
-                                              for e in capture.errors]
+            # The inventory's errors too: values a camera garbled.
+            problems = [f"{e.operation}: {e.message}" for e in (*inv.errors, *capture.errors)]
+            problems += [f"view {v.name} cannot be judged by later audits: {v.unjudgeable}; "
+                         "re-aim the preset at something with detail, or pick another view"
+                         for v in baseline.views if v.unjudgeable]
+            if problems:
+                result.problems[target.id] = problems
             if filing is None:
                 result.drafts.append(filing_draft(inv, index=len(result.drafts) + 1))
             if progress is not None:
@@ -184,7 +208,8 @@ def filing_draft(inv: Inventory, *, index: int, centre: str = "00000000",
 
     The device id is ``centre + 00 (public order) + 132 (IPC) + 5 (public-security network)
     + index``; the site category defaults to ``not-listed`` and the filing date is empty, so
-    the Art. 9 deadline check keeps reminding until the filing is made.
+    the Art. 9 deadline check keeps reminding until the filing is made. A camera that reports
+    no GeoLocation gets no position (not a 0/0 placeholder): an incomplete filing.
     """
     device = inv.device
     scopes = {s.rsplit("/", 1)[0]: s.rsplit("/", 1)[1] for s in inv.scopes if "/" in s}
@@ -195,7 +220,7 @@ def filing_draft(inv: Inventory, *, index: int, centre: str = "00000000",
         "manufacturer": device.manufacturer if device else "",
         "model": device.model if device else "",
         "address": scopes.get("onvif://www.onvif.org/location", ""),
-        "position": geo if geo is not None else {"latitude": 0.0, "longitude": 0.0},
+        "position": geo,  # None: an incomplete filing until the engineer adds it
         "mac": inv.mac, "ip_address": inv.address if _is_ip(inv.address) else None,
         "serial": device.serial if device else None, "site_category": "not-listed",
         "record_save_days": int(inv.recording_retention_days)

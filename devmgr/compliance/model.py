@@ -18,7 +18,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from devmgr.model import GeoPosition, Model, PtzVector
+from camfleet.errors import DeviceError
+from camfleet.model import GeoPosition, Model, PtzVector
+from devmgr.media.model import CameraEvent, StreamEvidence
 
 
 def article_key(article: str) -> tuple[int, ...]:
@@ -67,6 +69,8 @@ class ViewEvidence(Model):
     #: SHA-256 of the JPEGs (registry snapshot store); empty if not taken.
     baseline_image: str = ""
     current_image: str = ""
+    #: Field of view the pixels were turned into degrees with (None: turn not measured).
+    hfov_deg: float | None = None
     pan_deg: float | None = None
     tilt_deg: float | None = None
     obstructed_share: float = 0.0
@@ -75,8 +79,13 @@ class ViewEvidence(Model):
     obstructed_tiles: tuple[tuple[int, int], ...] = ()
     grid: tuple[int, int] = (0, 0)
     blur_ratio: float | None = None
+    #: ``ok``, ``turned``, ``obstructed``, ``blurred``, ``unusable`` (cannot be compared),
+    #: ``unjudged`` (cannot be judged now or ever: said, never a major finding); empty: seen
+    #: but not judged (``--no-move`` away from every reference view).
     verdicts: tuple[str, ...] = ()
     reason: str = ""
+    #: Later frames taken to tell a lasting obstruction from a passing one (SHA-256s).
+    frames: tuple[str, ...] = ()
 
 
 CameraStatus = Literal["compliant", "findings", "removed", "not-answering", "unfiled"]
@@ -103,6 +112,14 @@ class CameraAudit(Model):
     differences: dict[str, tuple[Any, Any]] = Field(default_factory=dict)
     #: Consecutive audits, this one included, in which the camera did not answer.
     missed_audits: int = 0
+    #: What the camera could not tell today, classified (a value it sent that no field can
+    #: hold, an operation that failed): why facts are missing, never a finding by itself.
+    errors: tuple[DeviceError, ...] = ()
+    #: The main stream as played (Art. 7: a live picture), if it was checked.
+    stream: StreamEvidence | None = None
+    #: Tamper events the camera raised itself since the last audit: its own verdict, beside
+    #: the audit's off-camera one (the views).
+    camera_events: tuple[CameraEvent, ...] = ()
 
 
 class AuditSettings(Model):
@@ -118,6 +135,10 @@ class AuditSettings(Model):
     clock_tolerance_s: float = 5.0
     #: Consecutive audits without an answer before a filed camera is called removed.
     removed_after: int = 3
+    #: Frames a suspected obstruction must persist in (a bus in front of the lens, a crowd
+    #: passing: gone in a later frame), and the seconds between them.
+    obstruction_frames: int = 3
+    obstruction_spacing_s: float = 2.0
 
 
 class AuditReport(Model):

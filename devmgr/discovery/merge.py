@@ -46,8 +46,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from camfleet.model import normalize_mac
 from devmgr.inventory.model import DiscoveredDevice, Route, SnmpIdentity, WsdEndpoint
-from devmgr.model import normalize_mac
+from devmgr.layer2 import vendor_for
 
 __all__ = ["address_sort_key", "merge_devices", "scope_value", "tagged"]
 
@@ -141,6 +142,11 @@ def _from_snmp(identity: SnmpIdentity) -> _Sighting:
                      endpoint=None, snmp=identity)
 
 
+def _from_arp(address: str, mac: str) -> _Sighting:
+    return _Sighting(route=Route.ARP, address=address, serial=None, serial_key=None,
+                     mac=_mac_key(mac), endpoint=None)
+
+
 def _one(value: str | None) -> set[str]:
     return {value} if value else set()
 
@@ -194,14 +200,17 @@ class _Units:
 def merge_devices(
     wsd: Iterable[tuple[Route, WsdEndpoint]] = (),
     snmp: Iterable[SnmpIdentity] = (),
+    arp: Iterable[tuple[str, str]] = (),
 ) -> list[DiscoveredDevice]:
     """One :class:`DiscoveredDevice` per physical unit, sorted by address (numerically).
 
     ``wsd``: WS-Discovery sightings with the route that found each (see :func:`tagged`);
-    ``snmp``: SNMP identities. See the module docstring for the linking rules.
+    ``snmp``: SNMP identities; ``arp``: (address, MAC) of ARP replies. See the module
+    docstring for the linking rules (an ARP sighting has a MAC and an address, no more).
     """
     sightings = [_from_wsd(route, endpoint) for route, endpoint in wsd]
     sightings += [_from_snmp(identity) for identity in snmp]
+    sightings += [_from_arp(address, mac) for address, mac in arp]
     # Input order must not matter: sort before any linking decision.
     sightings.sort(key=lambda s: s.order)
     units = _Units(sightings)
@@ -255,10 +264,12 @@ def _device(members: list[_Sighting]) -> DiscoveredDevice:
     endpoint = endpoints[0] if endpoints else ""
     xaddrs: dict[str, None] = {}
     scopes: dict[str, None] = {}
+    nonconformities: dict[str, None] = {}
     for sighting in wsd_seen:
         assert sighting.wsd is not None
         xaddrs.update(dict.fromkeys(sighting.wsd.xaddrs))
         scopes.update(dict.fromkeys(sighting.wsd.scopes))
+        nonconformities.update(dict.fromkeys(sighting.wsd.nonconformities))
     model = (snmp.model if snmp else "") or scope_value(scopes, "hardware") or ""
     if serial:
         key = f"serial:{serial}"
@@ -268,9 +279,12 @@ def _device(members: list[_Sighting]) -> DiscoveredDevice:
         key = f"endpoint:{endpoint}"
     else:
         key = f"address:{addresses[0]}"
+    # Found by ARP alone (discovery and SNMP off): the OUI is all that names its maker.
+    vendor = snmp.vendor if snmp else (vendor_for(mac or "") if routes == (Route.ARP,) else "")
     return DiscoveredDevice(key=key, addresses=addresses, routes=routes, serial=serial, mac=mac,
                             endpoint=endpoint, xaddrs=tuple(xaddrs), scopes=tuple(scopes),
-                            vendor=snmp.vendor if snmp else "", model=model, snmp=snmp)
+                            vendor=vendor, model=model, snmp=snmp,
+                            nonconformities=tuple(nonconformities))
 
 
 def _unique_keys(devices: list[DiscoveredDevice]) -> list[DiscoveredDevice]:

@@ -1,4 +1,4 @@
-"""The filing record of one camera: GB/T 28181-2022 catalog fields plus what the Measures add.
+"""The filing record of one camera: GB/T 28181 catalog fields plus what the Measures add.
 
 The Wuhan public video measures (2023) require a filing of device types and point distribution
 within 30 days of acceptance (Art. 9), restrict moving and removing units (Art. 10), set
@@ -6,27 +6,34 @@ retention floors (Art. 16(5)) and forbid some places outright (Art. 18). A :clas
 carries the catalog description of the camera (what a GB/T 28181 platform already holds) and
 these regulation-only facts, so the compliance checks can be judged against one object.
 
+A platform's catalog has no regulation fields, so a record may lack them (and its position):
+it is then an *incomplete* filing (:attr:`FilingRecord.missing`), which the audit reports
+under Art. 9 until it is completed.
+
     >>> from datetime import date
-    >>> from devmgr.model import GeoPosition
+    >>> from camfleet.model import GeoPosition
     >>> rec = FilingRecord(
     ...     device_id="42010000001320000001", name="汉口站东广场1",
     ...     position=GeoPosition(latitude=30.6177, longitude=114.2553),
     ...     site_category="art6:2", retention_class="counter-terror",
     ...     acceptance_date=date(2025, 3, 1))
-    >>> rec.device_id_parts.type_code, rec.filing_deadline()
-    ('132', datetime.date(2025, 3, 31))
-    >>> rec.retention_minimum_days, rec.is_art6_site
-    (90, True)
+    >>> rec.device_id_parts.type_code, rec.filing_deadline(), rec.missing
+    ('132', datetime.date(2025, 3, 31), ())
+    >>> rec.retention_minimum_days, rec.is_art6_site, rec.civil_code, rec.parent_id
+    (90, True, '420100', '420100')
+    >>> FilingRecord(device_id="42010000001320000002", name="x").missing
+    ('position', 'site_category', 'acceptance_date')
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
-from enum import IntEnum, StrEnum
-from typing import Annotated, Any, Literal, NamedTuple
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     Field,
     IPvAnyAddress,
@@ -35,24 +42,34 @@ from pydantic import (
     model_validator,
 )
 
-from devmgr.model import GeoPosition, MacAddress, Model
+from camfleet.model import GeoPosition, MacAddress, Model
+from devmgr.filings.codes import (
+    CatalogPtzType,
+    DeviceIdParts,
+    Direction,
+    PointType,
+    PositionType,
+    RegisterWay,
+    RoomType,
+    SafetyWay,
+    SupplyLightType,
+    UseType,
+    parse_device_id,
+)
+from devmgr.filings.nodes import PARENT_ID_PATTERN, CatalogElement, item_first
+from devmgr.filings.places import position_problems
 
 __all__ = [
     "ART6_ITEMS",
     "ART18_ITEMS",
-    "CAMERA_TYPE_CODES",
-    "DEVICE_TYPE_CODES",
+    "FILING_FIELDS",
     "FILING_PERIOD",
     "MOVE_NOTICE_PERIOD",
-    "CatalogPtzType",
-    "DeviceIdParts",
-    "Direction",
+    "REGULATION_FIELDS",
     "FilingRecord",
     "MoveFiling",
-    "PointType",
     "RetentionClass",
     "SiteCategory",
-    "parse_device_id",
     "retention_minimum_days",
 ]
 
@@ -60,68 +77,13 @@ __all__ = [
 FILING_PERIOD = timedelta(days=30)
 #: Art. 10 para. 2: units outside Art. 6 file 30 days before moving or removal.
 MOVE_NOTICE_PERIOD = timedelta(days=30)
-
-# ---------------------------------------------------------------------------------------------
-# Device ID (GB/T 28181: 8 centre + 2 industry + 3 type + 1 network + 6 serial)
-
-#: GB/T 28181 device type codes (positions 11-13 of the device id).
-DEVICE_TYPE_CODES: dict[str, str] = {
-    "111": "DVR",
-    "112": "video server",
-    "113": "encoder",
-    "114": "decoder",
-    "118": "NVR",
-    "131": "camera",
-    "132": "IPC",
-    "133": "display",
-    "134": "alarm input",
-    "135": "alarm output",
-    "200": "central signalling server",
-    "215": "business group",
-    "216": "virtual organisation",
-}
-#: A filing record describes one camera, so only these type codes are accepted.
-CAMERA_TYPE_CODES = frozenset({"131", "132"})
-
-
-class DeviceIdParts(NamedTuple):
-    """The five fields of a GB/T 28181 device id.
-
-    >>> parse_device_id("42010000001320000001").centre
-    '42010000'
-    """
-
-    centre: str  # GB/T 2260 administrative division of the centre, zero-padded to 8
-    industry: str  # 00-03 public order, 04-07 traffic, 08 urban management, ...
-    type_code: str  # 131 camera, 132 IPC, ...
-    network: str  # 0-4 private, 5 public-security, 6 e-government, 7 Internet, 8 social, 9 reserved
-    serial: str
-
-    @property
-    def type_name(self) -> str:
-        return DEVICE_TYPE_CODES.get(self.type_code, "unknown type")
-
-
-def parse_device_id(value: str) -> DeviceIdParts:
-    """Split and check a 20-digit device id; raise ``ValueError`` saying what is wrong.
-
-    >>> parse_device_id("42010000001180000001")
-    Traceback (most recent call last):
-    ...
-    ValueError: device id type code 118 (NVR) is not a camera (131) or an IPC (132)
-    """
-    if not re.fullmatch(r"[0-9]+", value):
-        raise ValueError(f"device id {value!r} must be 20 decimal digits (found non-digits)")
-    if len(value) != 20:
-        raise ValueError(f"device id {value!r} must be 20 digits, not {len(value)}")
-    parts = DeviceIdParts(value[:8], value[8:10], value[10:13], value[13], value[14:])
-    if parts.type_code not in CAMERA_TYPE_CODES:
-        raise ValueError(
-            # a filing record is "one camera, one file": recorders, servers and groups have none
-            f"device id type code {parts.type_code} ({parts.type_name}) is not a camera (131) "
-            "or an IPC (132)"
-        )
-    return parts
+#: What an Art. 9 filing needs beyond the catalog: the point (position), the Art. 6 category
+#: and the acceptance date the 30 days run from. A record lacking one is incomplete.
+FILING_FIELDS = ("position", "site_category", "acceptance_date")
+#: What only camfleet files (the Measures' fields, and the serial it matches units by): a
+#: platform's catalog never carries them, so re-importing one keeps them.
+REGULATION_FIELDS = ("serial", "site_category", "acceptance_date", "filing_date",
+                     "retention_class", "move_filings")
 
 
 def _digits_as_text(value: Any) -> Any:
@@ -132,53 +94,7 @@ def _digits_as_text(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def _check_device_id(value: str) -> str:
-    parse_device_id(value)
-    return value
-
-
 DeviceId = Annotated[str, BeforeValidator(_digits_as_text)]
-
-# ---------------------------------------------------------------------------------------------
-# GB/T 28181 <Info> enumerations
-
-
-class CatalogPtzType(IntEnum):
-    """GB/T 28181 ``PTZType`` (5-7 added in 2022).
-
-    Not the same as :class:`devmgr.model.PtzType`, which only tells fixed from dome for the
-    simulator; this is the catalog's own code list.
-    """
-
-    DOME = 1
-    HEMISPHERE = 2
-    FIXED = 3
-    REMOTE_CONTROLLED_BOX = 4
-    REMOTE_CONTROLLED_HEMISPHERE = 5
-    MULTI_LENS_PANORAMA = 6
-    MULTI_LENS_SPLIT = 7
-
-
-class Direction(IntEnum):
-    """GB/T 28181 ``DirectionType``: compass direction of the optical axis."""
-
-    E = 1
-    W = 2
-    S = 3
-    N = 4
-    SE = 5
-    NE = 6
-    SW = 7
-    NW = 8
-
-
-class PointType(IntEnum):
-    """GB/T 28181-2022 ``PointType``: class of the monitoring point."""
-
-    CLASS_1 = 1
-    CLASS_2 = 2
-    CLASS_3 = 3
-    OTHER = 9
 
 
 # ---------------------------------------------------------------------------------------------
@@ -338,53 +254,104 @@ class MoveFiling(Model):
         return bool(self.replacement_plan and self.replacement_plan.strip())
 
 
-class FilingRecord(Model):
-    """One camera's filing: GB/T 28181-2022 catalog fields plus the Measures' own.
+_Text = Annotated[str, Field(max_length=1024)]
+_Code = Annotated[str, BeforeValidator(_digits_as_text)]
 
-    ``position`` is mandatory: Art. 9 files the point distribution, and GB/T 28181-2022 makes
-    Longitude/Latitude mandatory for class-1/2 points. Optional catalog fields are ``None`` when
-    unknown (and are then left out of YAML and XML, empty in CSV).
+
+class FilingRecord(Model):
+    """One camera's filing: the GB/T 28181 catalog item (2016 and 2022) plus the Measures' own.
+
+    Catalog fields are named after their element (``parent_id`` is ``ParentID``); unknown
+    optional values are ``None`` or ``""`` (left out of YAML, empty in CSV). ``civil_code``
+    defaults to the division in the device id (its first six digits) and ``parent_id`` to
+    the civil code (the camera hangs under its division), so both mandatory elements always
+    have a value. Other catalog elements are kept verbatim in ``extra_elements``.
     """
 
-    # --- GB/T 28181 catalog
+    # --- GB/T 28181 catalog item, in the standard's order
     device_id: DeviceId
-    name: str = Field(min_length=1)
-    manufacturer: str = ""
-    model: str = ""
-    civil_code: Annotated[str, BeforeValidator(_digits_as_text)] = Field(
-        default="", pattern=r"^(\d{2,20})?$"
-    )
-    address: str = ""
-    position: GeoPosition
+    name: str = Field(min_length=1, max_length=1024)
+    manufacturer: _Text = ""
+    model: _Text = ""
+    owner: _Text = ""
+    civil_code: _Code = Field(default="", pattern=r"^(\d{2,20})?$")
+    block: _Text = ""
+    address: _Text = ""
+    #: ``Parental``: the camera has child devices (alarm inputs, for instance).
+    parental: bool = False
+    parent_id: _Code = Field(default="", pattern=PARENT_ID_PATTERN)
+    #: ``SafetyWay``; the standard's default is 0 (none).
+    safety_way: SafetyWay = SafetyWay.NONE
+    register_way: RegisterWay = RegisterWay.RFC3261
+    cert_num: _Text = ""
+    certifiable: bool | None = None
+    err_code: int | None = Field(default=None, ge=0)
+    end_time: datetime | None = None
+    secrecy: bool = False
+    ip_address: IPvAnyAddress | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    #: ``Status`` as the catalog said it; ``ON`` for records made here (a filing in force
+    #: describes a unit in service).
+    status: str = Field(default="ON", pattern=r"^[A-Za-z]{1,16}$")
+    #: ``Longitude``/``Latitude`` (WGS-84); ``None``: not known (an incomplete filing).
+    position: GeoPosition | None = None
+    business_group_id: _Code = ""
+    #: GB/T 28181-2022 ``SecurityLevelCode``.
+    security_level_code: Literal["A", "B", "C"] | None = None
+    # --- <Info>
     ptz_type: CatalogPtzType | None = None
+    position_type: PositionType | None = None
+    room_type: RoomType | None = None
+    use_type: UseType | None = None
+    supply_light_type: SupplyLightType | None = None
     direction: Direction | None = None
     horizontal_field_angle: float | None = Field(default=None, ge=0, le=360, allow_inf_nan=False)
     vertical_field_angle: float | None = Field(default=None, ge=0, le=180, allow_inf_nan=False)
     max_view_distance: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    grassroots_code: _Text = ""
     point_type: PointType | None = None
-    install_time: date | None = None
-    record_save_days: int | None = Field(default=None, ge=0)
     mac: MacAddress | None = None
-    ip_address: IPvAnyAddress | None = None
-    port: int | None = Field(default=None, ge=1, le=65535)
+    #: ``FunctionType``: "/"-separated codes (01 face, 02 person, 03 vehicle, ...).
+    function_type: str | None = Field(default=None, pattern=r"^\d{2}(/\d{2})*$")
+    install_time: datetime | None = None
+    management_unit: _Text = ""
+    contact_info: _Text = ""
+    record_save_days: int | None = Field(default=None, ge=0)
+    #: Catalog elements camfleet has no field for, verbatim (a round trip loses nothing).
+    extra_elements: Annotated[tuple[CatalogElement, ...], AfterValidator(item_first)] = ()
+    # --- identity camfleet matches units by
     serial: Annotated[str, BeforeValidator(_digits_as_text)] | None = None
-    # --- the Measures
-    site_category: SiteCategoryField
-    acceptance_date: date
+    # --- the Measures (missing ones make an incomplete filing)
+    site_category: SiteCategoryField | None = None
+    acceptance_date: date | None = None
     filing_date: date | None = None
     retention_class: RetentionClass = RetentionClass.STANDARD
     move_filings: tuple[MoveFiling, ...] = ()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _mandatory_catalog_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        device_id = _digits_as_text(data.get("device_id"))
+        civil = _digits_as_text(data.get("civil_code")) or (
+            device_id[:6] if isinstance(device_id, str) and device_id.isdigit() else "")
+        parent = _digits_as_text(data.get("parent_id")) or civil
+        return {**data, "civil_code": civil, "parent_id": parent}
+
     @field_validator("device_id")
     @classmethod
     def _device_id(cls, value: str) -> str:
-        return _check_device_id(value)
+        parse_device_id(value)
+        return value
 
     @field_validator("position")
     @classmethod
-    def _finite_position(cls, value: GeoPosition) -> GeoPosition:
+    def _finite_position(cls, value: GeoPosition | None) -> GeoPosition | None:
         # GeoPosition allows an infinite elevation; a filed point must be a real place.
-        if value.elevation != value.elevation or abs(value.elevation) == float("inf"):
+        if value is not None and (
+            value.elevation != value.elevation or abs(value.elevation) == float("inf")
+        ):
             raise ValueError("elevation must be a finite number")
         return value
 
@@ -407,23 +374,57 @@ class FilingRecord(Model):
         return self.record_save_days >= self.retention_minimum_days
 
     @property
+    def missing(self) -> tuple[str, ...]:
+        """The :data:`FILING_FIELDS` this record lacks: empty for a complete Art. 9 filing."""
+        return tuple(f for f in FILING_FIELDS if getattr(self, f) is None)
+
+    def with_filed_facts(self, filed: FilingRecord) -> FilingRecord:
+        """This record (read from a platform's catalog) with what ``filed`` holds that a
+        catalog cannot: the :data:`REGULATION_FIELDS`, the elevation of the same point, and the
+        filed position when the catalog gives none."""
+        update: dict[str, Any] = {f: getattr(filed, f) for f in REGULATION_FIELDS}
+        here, there = self.position, filed.position
+        if here is None or (there is not None and (here.latitude, here.longitude) == (
+                there.latitude, there.longitude)):
+            update["position"] = there
+        return self.model_copy(update=update)
+
+    @property
+    def position_problems(self) -> list[str]:
+        """What is implausible about the filed position (a placeholder 0/0, outside China,
+        outside the province of the CivilCode; see :mod:`devmgr.filings.places`)."""
+        if self.position is None:
+            return []
+        return position_problems(self.position.latitude, self.position.longitude,
+                                 self.civil_code)
+
+    @property
     def is_art6_site(self) -> bool:
-        return self.site_category.is_art6
+        return self.site_category is not None and self.site_category.is_art6
 
     @property
     def is_prohibited_site(self) -> bool:
         """Art. 18: a camera filed at a prohibited place must not be there at all."""
-        return self.site_category.is_prohibited
+        return self.site_category is not None and self.site_category.is_prohibited
 
-    def filing_deadline(self) -> date:
-        """Last day to file: acceptance date + 30 days (Art. 9)."""
+    def filing_deadline(self) -> date | None:
+        """Last day to file: acceptance date + 30 days (Art. 9); None without the date."""
+        if self.acceptance_date is None:
+            return None
         return self.acceptance_date + FILING_PERIOD
 
     def filing_overdue(self, today: date) -> bool:
-        """True if the Art. 9 filing was late, or is still missing after the deadline."""
+        """True if the Art. 9 filing was late, or is still missing after the deadline.
+
+        Without an acceptance date nothing can be overdue: the record is incomplete, which
+        is reported as such.
+        """
+        deadline = self.filing_deadline()
+        if deadline is None:
+            return False
         if self.filing_date is not None:
-            return self.filing_date > self.filing_deadline()
-        return today > self.filing_deadline()
+            return self.filing_date > deadline
+        return today > deadline
 
     def move_allowed_on(self, day: date) -> tuple[bool, str]:
         """May the unit be moved or removed on ``day``, given its move filings? (Art. 10)
@@ -433,6 +434,8 @@ class FilingRecord(Model):
         - Other sites: only with a move/removal filing made at least 30 days before ``day``
           (Art. 10 para. 2; we read "移动或者拆除前三十日内" as "no later than 30 days before").
         - Prohibited (Art. 18) place: the unit should not be there; removing it is always allowed.
+        - No site category filed (an incomplete filing): judged as a site outside Art. 6, and
+          the reason says so.
 
         >>> rec = FilingRecord(device_id="42010000001320000001", name="x",
         ...     position=GeoPosition(latitude=30.6, longitude=114.3), site_category="not-listed",
@@ -442,7 +445,7 @@ class FilingRecord(Model):
         (True, False)
         """
         made = [f for f in self.move_filings if f.filed_on <= day]
-        if self.is_prohibited_site:
+        if self.site_category is not None and self.site_category.is_prohibited:
             return True, f"{self.site_category.description}; removal is required, not restricted"
         if self.is_art6_site:
             with_plan = [f for f in made if f.has_replacement_plan]
@@ -455,16 +458,24 @@ class FilingRecord(Model):
                 "Art. 10: Art. 6 unit must not be moved or removed without a filed "
                 "rebuilding or replacement plan"
             )
-        early = [f for f in made if day - f.filed_on >= MOVE_NOTICE_PERIOD]
-        if early:
-            return True, (
-                f"Art. 10: {early[-1].kind} filed {early[-1].filed_on.isoformat()}, "
-                f"{(day - early[-1].filed_on).days} days ahead"
-            )
-        if made:
-            latest = max(f.filed_on for f in made)
-            return False, (
-                f"Art. 10: filed only {(day - latest).days} days ahead "
-                f"({latest.isoformat()}); 30 are required"
-            )
-        return False, "Art. 10: no move or removal filing; file 30 days before moving"
+        allowed, why = _notice_given(made, day)
+        if self.site_category is None:
+            why += " (no site category filed: judged as a site outside Art. 6)"
+        return allowed, why
+
+
+def _notice_given(made: list[MoveFiling], day: date) -> tuple[bool, str]:
+    """Art. 10 para. 2: a move/removal filing at least 30 days before ``day``."""
+    early = [f for f in made if day - f.filed_on >= MOVE_NOTICE_PERIOD]
+    if early:
+        return True, (
+            f"Art. 10: {early[-1].kind} filed {early[-1].filed_on.isoformat()}, "
+            f"{(day - early[-1].filed_on).days} days ahead"
+        )
+    if made:
+        latest = max(f.filed_on for f in made)
+        return False, (
+            f"Art. 10: filed only {(day - latest).days} days ahead "
+            f"({latest.isoformat()}); 30 are required"
+        )
+    return False, "Art. 10: no move or removal filing; file 30 days before moving"

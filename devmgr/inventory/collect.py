@@ -14,38 +14,58 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from lxml import etree
+from pydantic import ValidationError
 
+from camfleet.errors import DeviceError, ErrorKind
+from camfleet.model import GeoPosition, normalize_mac
+from camfleet.targets import Target
+from devmgr.inventory.encoders import MAX_TEXT, EncoderError, parse_video_encoder
 from devmgr.inventory.model import (
-    DeviceError,
     DeviceInfo,
-    ErrorKind,
     Inventory,
     MediaProfile,
     PtzInventory,
-    PtzPreset,
     PtzSpace,
     SnmpIdentity,
 )
-from devmgr.model import GeoPosition, PtzVector, Range, normalize_mac
-from devmgr.onvif.session import (
-    DEFAULT_TIMEOUTS,
-    SERVICE_NAMESPACES,
-    OnvifError,
-    OnvifPool,
-    OnvifSession,
-    SoapFaultError,
-    Timeouts,
+from devmgr.onvif.errors import OnvifError, SoapFaultError
+from devmgr.onvif.ptz import parse_presets
+from devmgr.onvif.session import DEFAULT_TIMEOUTS, OnvifPool, OnvifSession, Timeouts
+from devmgr.onvif.soap import SERVICE_NAMESPACES, prepare
+from devmgr.onvif.xml import (
+    BadValue,
+    child_text,
+    parse_bool,
     parse_onvif_datetime,
-    prepare,
+    parse_ptz_vector,
+    parse_range,
+    read_duration_s,
+    read_float,
+    read_int,
+    shown,
 )
-from devmgr.targets import Target
 
 T = TypeVar("T")
+E = TypeVar("E")
+#: Bounds of the values a camera may report; beyond them the value is garbage (a classified
+#: error naming the field), not a fact. Generous: they keep out 1e309, not odd hardware.
+MAX_PRESETS = 100_000
+MAX_RETENTION_S = 1000 * 365 * 86400.0
+MAX_PTZ_TIMEOUT_S = 365 * 86400.0
+MAX_ELEVATION_M = 100_000.0
+#: Longest message kept from a bad value's error.
+MAX_MESSAGE_CHARS = 300
+#: The most of each repeated element accepted from one reply: the first ones are kept, the
+#: rest is a protocol error (60,000 profiles would be 60,000 GetStreamUri calls).
+MAX_PROFILES = 64
+MAX_PRESETS_LISTED = 1024
+MAX_SCOPES = 256
+MAX_LISTED = 64
 Progress = Callable[[Inventory], None]
 STREAM_SETUP = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
 #: Every request an inventory makes, by parameter shape (string values are placeholders).
@@ -70,58 +90,6 @@ def prime_templates() -> None:
         prepare(service, operation, params)
 
 
-def child_text(element: etree._Element | None, path: str) -> str:
-    """Stripped text at ``path`` below ``element`` ("" if either is absent)."""
-    if element is None:
-        return ""
-    return (element.findtext(path) or "").strip()
-
-
-def parse_float(text: str | None) -> float | None:
-    """A number from device text; None for absent, empty or unparsable text."""
-    try:
-        return float(text) if text not in (None, "") else None
-    except ValueError:
-        return None
-
-
-def _range(element: etree._Element | None) -> Range | None:
-    low = parse_float(child_text(element, "{*}Min"))
-    high = parse_float(child_text(element, "{*}Max"))
-    if low is None or high is None or low > high:
-        return None
-    return Range(min=low, max=high)
-
-
-def parse_duration_days(text: str) -> float | None:
-    """xs:duration (``P90D``, ``PT2160H``, ``P1Y``) in days; years as 365 days."""
-    import isodate  # noqa: PLC0415 (zeep's dependency; only needed here)
-
-    if not text:
-        return None
-    try:
-        value = isodate.parse_duration(text.strip())
-    except (isodate.ISO8601Error, ValueError):
-        return None
-    if isinstance(value, isodate.Duration):
-        days = float(value.years) * 365 + float(value.months) * 30
-        return days + float(value.tdelta.total_seconds()) / 86400
-    return float(value.total_seconds()) / 86400
-
-
-def parse_ptz_vector(element: etree._Element | None) -> PtzVector | None:
-    """A tt:PTZVector (PanTilt x/y, Zoom x); absent axes read as 0."""
-    if element is None:
-        return None
-    pan_tilt = element.find("{*}PanTilt")
-    zoom = element.find("{*}Zoom")
-    return PtzVector(
-        pan=parse_float(pan_tilt.get("x")) or 0.0 if pan_tilt is not None else 0.0,
-        tilt=parse_float(pan_tilt.get("y")) or 0.0 if pan_tilt is not None else 0.0,
-        zoom=parse_float(zoom.get("x")) or 0.0 if zoom is not None else 0.0,
-    )
-
-
 def _spaces(element: etree._Element | None) -> list[PtzSpace]:
     spaces: list[PtzSpace] = []
     if element is None:
@@ -129,8 +97,8 @@ def _spaces(element: etree._Element | None) -> list[PtzSpace]:
     for child in element:
         uri = child_text(child, "{*}URI")
         if uri:
-            spaces.append(PtzSpace(uri=uri, x=_range(child.find("{*}XRange")),
-                                   y=_range(child.find("{*}YRange"))))
+            spaces.append(PtzSpace(uri=uri, x=parse_range(child.find("{*}XRange")),
+                                   y=parse_range(child.find("{*}YRange"))))
     return spaces
 
 
@@ -150,7 +118,39 @@ class Collector:
                 self.errors.append(exc.as_device_error(operation))
         except OnvifError as exc:
             self.errors.append(exc.as_device_error(operation))
+        except BadValue as exc:
+            self.bad_value(operation, exc)
         return None
+
+    def read(self, operation: str, reader: Callable[..., T], *args: Any) -> T | None:
+        """``reader(*args)`` over a reply's values; a value it refuses (``BadValue``, or a
+        model that does not validate) is a ``protocol`` error of this camera naming the field,
+        and reads as None: the other fields are kept."""
+        try:
+            return reader(*args)
+        except (ValueError, ArithmeticError) as exc:  # BadValue, pydantic's ValidationError
+            self.bad_value(operation, exc)
+            return None
+
+    def capped(self, operation: str, what: str, items: Iterable[E], limit: int) -> list[E]:
+        """The first ``limit`` items; more is a protocol error naming how many came."""
+        kept: list[E] = []
+        extra = 0
+        for item in items:
+            if len(kept) < limit:
+                kept.append(item)
+            else:
+                extra += 1
+        if extra:
+            self.errors.append(DeviceError(
+                kind=ErrorKind.PROTOCOL, operation=operation,
+                message=f"{limit + extra} {what}, more than the {limit} accepted (the first "
+                        f"{limit} kept)"))
+        return kept
+
+    def bad_value(self, operation: str, exc: Exception) -> None:
+        self.errors.append(DeviceError(kind=ErrorKind.PROTOCOL, operation=operation,
+                                       message=value_message(exc)))
 
     def call(self, service: str, operation: str, params: dict[str, Any] | None = None,
              *, optional: bool = False) -> Awaitable[etree._Element | None]:
@@ -235,27 +235,32 @@ async def device_facts(c: Collector, fields: dict[str, Any]) -> None:
         c.call("device", "GetDiscoveryMode", optional=True),
         c.call("device", "GetGeoLocation", optional=True))
     if scopes is not None:
-        fields["scopes"] = tuple(child_text(s, "{*}ScopeItem")
-                                 for s in scopes.iterfind("{*}Scopes"))
+        fields["scopes"] = tuple(child_text(s, "{*}ScopeItem") for s in c.capped(
+            "GetScopes", "scopes", scopes.iterfind("{*}Scopes"), MAX_SCOPES))
     hw = child_text(interfaces, ".//{*}Info/{*}HwAddress")
     if hw:
         try:
             fields["mac"] = normalize_mac(hw)
         except ValueError:
             c.errors.append(DeviceError(kind=ErrorKind.PROTOCOL, operation="GetNetworkInterfaces",
-                                        message=f"HwAddress {hw!r} is not a MAC address"))
+                                        message=f"HwAddress {shown(hw)} is not a MAC address"))
     fields["hostname"] = child_text(hostname, ".//{*}Name")
     if ntp is not None:
-        fields["ntp_servers"] = tuple(child_text(m, "{*}DNSname") or child_text(m, "{*}IPv4Address")
-                                      for m in ntp.iterfind(".//{*}NTPManual"))
+        fields["ntp_servers"] = tuple(
+            child_text(m, "{*}DNSname") or child_text(m, "{*}IPv4Address")
+            for m in c.capped("GetNTP", "NTP servers", ntp.iterfind(".//{*}NTPManual"),
+                              MAX_LISTED))
     fields["discovery_mode"] = child_text(mode, "{*}DiscoveryMode")
     location = geo.find(".//{*}GeoLocation") if geo is not None else None
     if location is not None:
-        lat, lon = parse_float(location.get("lat")), parse_float(location.get("lon"))
+        op = "GetGeoLocation"
+        lat = c.read(op, read_float, location.get("lat"), "GeoLocation lat", -90.0, 90.0)
+        lon = c.read(op, read_float, location.get("lon"), "GeoLocation lon", -180.0, 180.0)
+        elevation = c.read(op, read_float, location.get("elevation"), "GeoLocation elevation",
+                           -MAX_ELEVATION_M, MAX_ELEVATION_M)
         if lat is not None and lon is not None:
             fields["geolocation"] = GeoPosition(latitude=lat, longitude=lon,
-                                                elevation=parse_float(location.get("elevation"))
-                                                or 0.0)
+                                                elevation=elevation or 0.0)
 
 
 async def media_facts(c: Collector) -> list[MediaProfile]:
@@ -270,21 +275,32 @@ async def media_facts(c: Collector) -> list[MediaProfile]:
             c.call("media", "GetStreamUri", {"ProfileToken": token, "StreamSetup": STREAM_SETUP}),
             c.call("media", "GetSnapshotUri", {"ProfileToken": token}, optional=True))
         ptz_config = profile.find("{*}PTZConfiguration")
+        try:
+            video = parse_video_encoder(encoder)
+        except EncoderError as exc:
+            video = None
+            c.errors.append(DeviceError(
+                kind=ErrorKind.PROTOCOL, operation="GetProfiles",
+                message=f"profile {token[:MAX_TEXT]!r} video encoder configuration: {exc}"))
         return MediaProfile(
             token=token, name=child_text(profile, "{*}Name"),
-            encoding=child_text(encoder, "{*}Encoding"),
-            width=int(parse_float(child_text(encoder, "{*}Resolution/{*}Width")) or 0) or None,
-            height=int(parse_float(child_text(encoder, "{*}Resolution/{*}Height")) or 0) or None,
+            encoding=video.encoding if video else "",
+            width=video.width if video else None, height=video.height if video else None,
+            video_encoder=video,
             stream_uri=child_text(stream, ".//{*}Uri"),
             snapshot_uri=child_text(snapshot, ".//{*}Uri"),
             ptz_configuration=ptz_config.get("token", "") if ptz_config is not None else "")
 
-    return list(await asyncio.gather(*(one(p) for p in profiles.iterfind("{*}Profiles"))))
+    listed = c.capped("GetProfiles", "profiles", profiles.iterfind("{*}Profiles"), MAX_PROFILES)
+    return list(await asyncio.gather(*(one(p) for p in listed)))
 
 
 async def recording_retention(c: Collector) -> float | None:
     recordings = await c.call("recording", "GetRecordings", optional=True)
-    return parse_duration_days(child_text(recordings, ".//{*}MaximumRetentionTime"))
+    seconds = c.read("GetRecordings", read_duration_s,
+                     child_text(recordings, ".//{*}MaximumRetentionTime"),
+                     "MaximumRetentionTime", MAX_RETENTION_S)
+    return seconds / 86400 if seconds is not None else None
 
 
 async def _empty() -> list[MediaProfile]:
@@ -311,25 +327,27 @@ async def ptz_facts(c: Collector, profiles: Sequence[MediaProfile]) -> PtzInvent
     if options is not None:
         spaces += [s for s in _spaces(options.find(".//{*}Spaces")) if s not in spaces]
     timeout = child_text(config, "{*}DefaultPTZTimeout")
+    if presets is not None:  # only to record that there were too many
+        c.capped("GetPresets", "presets", presets.iterfind("{*}Preset"), MAX_PRESETS_LISTED)
     return PtzInventory(
         node=node.get("token", "") if node is not None else "",
-        fixed_home=_bool(node.get("FixedHomePosition")) if node is not None else None,
-        home_supported=_bool(child_text(node, "{*}HomeSupported")),
-        max_presets=int(parse_float(child_text(node, "{*}MaximumNumberOfPresets")) or 0) or None,
+        fixed_home=parse_bool(node.get("FixedHomePosition")) if node is not None else None,
+        home_supported=parse_bool(child_text(node, "{*}HomeSupported")),
+        max_presets=c.read("GetNodes", read_int, child_text(node, "{*}MaximumNumberOfPresets"),
+                           "MaximumNumberOfPresets", 0, MAX_PRESETS) or None,
         configuration=config_token,
-        pan_limits=_range(pan_tilt_range.find("{*}XRange")) if pan_tilt_range is not None
+        pan_limits=parse_range(pan_tilt_range.find("{*}XRange")) if pan_tilt_range is not None
         else None,
-        tilt_limits=_range(pan_tilt_range.find("{*}YRange")) if pan_tilt_range is not None
+        tilt_limits=parse_range(pan_tilt_range.find("{*}YRange")) if pan_tilt_range is not None
         else None,
-        zoom_limits=_range(zoom_range.find("{*}XRange")) if zoom_range is not None else None,
+        zoom_limits=parse_range(zoom_range.find("{*}XRange")) if zoom_range is not None else None,
         limits_space=child_text(pan_tilt_range, "{*}URI"),
         spaces=tuple(spaces),
-        default_timeout_s=(parse_duration_days(timeout) or 0) * 86400 if timeout else None,
+        default_timeout_s=c.read("GetConfigurations", read_duration_s, timeout,
+                                 "DefaultPTZTimeout", MAX_PTZ_TIMEOUT_S),
         position=parse_ptz_vector(status.find(".//{*}Position")) if status is not None else None,
         move_status=child_text(status, ".//{*}MoveStatus/{*}PanTilt"),
-        presets=tuple(PtzPreset(token=p.get("token", ""), name=child_text(p, "{*}Name"),
-                                position=parse_ptz_vector(p.find("{*}PTZPosition")))
-                      for p in (presets.iterfind("{*}Preset") if presets is not None else ())),
+        presets=parse_presets(presets, limit=MAX_PRESETS_LISTED),
     )
 
 
@@ -337,10 +355,15 @@ async def _none() -> None:
     return None
 
 
-def _bool(text: str | None) -> bool | None:
-    if text is None or text == "":
-        return None
-    return text.strip().lower() in ("true", "1")
+def value_message(exc: Exception) -> str:
+    """One bounded line for a refused value: the field, the value quoted, the reason."""
+    if isinstance(exc, ValidationError):
+        text = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or e['type']}: {e['msg']} "
+                         f"({shown(str(e.get('input')))})" for e in exc.errors())
+    else:
+        text = str(exc)
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_MESSAGE_CHARS else f"{text[:MAX_MESSAGE_CHARS]}..."
 
 
 SnmpLookup = Callable[[Target], Awaitable["SnmpIdentity | DeviceError | None"]]
@@ -355,7 +378,7 @@ async def collect_inventory(pool: OnvifPool, target: Target, *,
     collected_at = datetime.now(UTC)
     if session is None:
         session = OnvifSession(pool, target.device_url, target.onvif.username,
-                               target.onvif_password())
+                               target.onvif_password(), allow_basic=target.onvif.allow_basic)
     snmp_task = asyncio.ensure_future(snmp(target)) if snmp and target.snmp else None
     try:
         async with asyncio.timeout(pool.timeouts.camera):
@@ -364,6 +387,10 @@ async def collect_inventory(pool: OnvifPool, target: Target, *,
         fields = {"errors": (DeviceError(kind=ErrorKind.TIMEOUT, operation="inventory",
                                          message=f"collection exceeded "
                                                  f"{pool.timeouts.camera:g} s"),)}
+    except (ValueError, ArithmeticError) as exc:
+        # A value no reader anticipated: still this camera's protocol error, never the sweep's.
+        fields = {"errors": (DeviceError(kind=ErrorKind.PROTOCOL, operation="inventory",
+                                         message=value_message(exc)),)}
     errors = list(fields.pop("errors", ()))
     if snmp_task is not None:
         found = await snmp_task
@@ -374,8 +401,16 @@ async def collect_inventory(pool: OnvifPool, target: Target, *,
     if not fields.get("device"):
         fields.setdefault("reachable", not any(
             e.kind in (ErrorKind.UNREACHABLE, ErrorKind.TIMEOUT) for e in errors))
-    return Inventory(target_id=target.id, address=target.address, collected_at=collected_at,
-                     errors=tuple(errors), elapsed_s=time.monotonic() - began, **fields)
+    try:
+        return Inventory(target_id=target.id, address=target.address,
+                         collected_at=collected_at, errors=tuple(errors),
+                         elapsed_s=time.monotonic() - began, **fields)
+    except ValidationError as exc:  # a field the readers let through, the model refused
+        errors.append(DeviceError(kind=ErrorKind.PROTOCOL, operation="inventory",
+                                  message=value_message(exc)))
+        return Inventory(target_id=target.id, address=target.address,
+                         collected_at=collected_at, errors=tuple(errors),
+                         elapsed_s=time.monotonic() - began)
 
 
 async def inventory_sweep(targets: Sequence[Target], *, pool: OnvifPool | None = None,

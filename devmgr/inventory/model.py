@@ -12,23 +12,9 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from devmgr.model import GeoPosition, MacAddress, Model, PtzVector, Range
-
-
-class ErrorKind(StrEnum):
-    """Why no fair answer was obtained, in the order a field engineer checks them."""
-
-    UNREACHABLE = "unreachable"  # nothing listens: refused, no route, host down
-    TIMEOUT = "timeout"          # something listens, but did not answer in time
-    AUTH = "auth"                # it answered: credentials refused
-    PROTOCOL = "protocol"        # it answered: a SOAP fault, HTTP error or unparsable reply
-
-
-class DeviceError(Model):
-    kind: ErrorKind
-    #: The ONVIF operation or SNMP request that failed (``GetProfiles``, ``snmp-get``).
-    operation: str
-    message: str
+from camfleet.errors import DeviceError, ErrorKind
+from camfleet.model import GeoPosition, MacAddress, Model, PtzVector, Range
+from camfleet.protocols.ptz_spaces import PT_POSITION_DEGREES
 
 
 class Route(StrEnum):
@@ -39,6 +25,8 @@ class Route(StrEnum):
     WSD_HELLO = "wsd-hello"
     SNMP = "snmp"
     TARGETS = "targets"
+    #: An ARP reply on an attached segment (devmgr.layer2): alive, MAC and vendor (OUI) only.
+    ARP = "arp"
 
 
 class WsdEndpoint(Model):
@@ -50,6 +38,17 @@ class WsdEndpoint(Model):
     scopes: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     metadata_version: int = 0
+    #: What the reply got wrong but could still be read (bare ProbeMatch, ...); empty: conformant.
+    nonconformities: tuple[str, ...] = ()
+
+
+class UnreadableReply(Model):
+    """A WS-Discovery reply that arrived but could not be read: who sent it, and why not.
+
+    ``reason`` is bounded and escaped (:data:`UNREADABLE_REASON_CHARS`)."""
+
+    address: str
+    reason: str
 
 
 class SnmpIdentity(Model):
@@ -88,6 +87,9 @@ class DiscoveredDevice(Model):
     vendor: str = ""
     model: str = ""
     snmp: SnmpIdentity | None = None
+    #: How its WS-Discovery replies departed from the standard (accepted anyway); empty if
+    #: they conformed or it was not found by WS-Discovery.
+    nonconformities: tuple[str, ...] = ()
 
 
 class DeviceInfo(Model):
@@ -96,6 +98,42 @@ class DeviceInfo(Model):
     firmware: str = ""
     serial: str = ""
     hardware_id: str = ""
+
+
+class VideoEncoder(Model):
+    """A profile's video encoder configuration (Media 1 ``tt:VideoEncoderConfiguration``):
+    what its stream should be. Values are checked where they are read
+    (:mod:`devmgr.inventory.encoders`), so only plausible ones get here."""
+
+    token: str = ""
+    name: str = ""
+    #: ``H264``, ``JPEG``, ``H265``, ``MPEG4`` as the camera writes it.
+    encoding: str = ""
+    width: int | None = None
+    height: int | None = None
+    #: RateControl FrameRateLimit, pictures per second.
+    frame_rate: float | None = None
+    #: RateControl BitrateLimit, kbit/s.
+    bitrate_kbps: int | None = None
+    #: Pictures per group of pictures (H264/MPEG4 GovLength).
+    gov_length: int | None = None
+    #: H264Profile / Mpeg4Profile (``Main``, ``High`` ...).
+    codec_profile: str = ""
+    quality: float | None = None
+
+    def describe(self, *, short: bool = False) -> str:
+        """``H264 1920x1080 25 fps 4096 kbit/s`` (``short``: ``H264 1920x1080@25``)."""
+        parts = [self.encoding or "?"]
+        if self.width and self.height:
+            parts.append(f"{self.width}x{self.height}")
+        if self.frame_rate is not None:
+            if short:
+                parts[-1] += f"@{self.frame_rate:g}"
+            else:
+                parts.append(f"{self.frame_rate:g} fps")
+        if self.bitrate_kbps is not None and not short:
+            parts.append(f"{self.bitrate_kbps} kbit/s")
+        return " ".join(parts)
 
 
 class MediaProfile(Model):
@@ -107,6 +145,8 @@ class MediaProfile(Model):
     stream_uri: str = ""
     snapshot_uri: str = ""
     ptz_configuration: str = ""
+    #: The profile's video encoder configuration, if it has one the camera described sanely.
+    video_encoder: VideoEncoder | None = None
 
 
 class PtzSpace(Model):
@@ -141,6 +181,13 @@ class PtzInventory(Model):
     position: PtzVector | None = None
     move_status: str = ""
     presets: tuple[PtzPreset, ...] = ()
+
+    def degrees_ranges(self) -> tuple[Range, Range] | None:
+        """Pan and tilt ranges of the spherical degrees space (Profile T), if advertised."""
+        for space in self.spaces:
+            if space.uri == PT_POSITION_DEGREES and space.x is not None and space.y is not None:
+                return space.x, space.y
+        return None
 
 
 class Inventory(Model):

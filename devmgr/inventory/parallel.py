@@ -21,15 +21,12 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+from camfleet.errors import DeviceError, ErrorKind
+from camfleet.targets import Target
 from devmgr.inventory.collect import inventory_sweep, prime_templates
-from devmgr.inventory.model import DeviceError, ErrorKind, Inventory
-from devmgr.onvif.session import (
-    DEFAULT_TIMEOUTS,
-    Timeouts,
-    export_templates,
-    install_templates,
-)
-from devmgr.targets import Target
+from devmgr.inventory.model import Inventory
+from devmgr.onvif.session import DEFAULT_TIMEOUTS, Timeouts
+from devmgr.onvif.soap import export_templates, install_templates
 
 #: Below this many cameras per process, a second process costs more than it saves.
 MIN_CAMERAS_PER_PROCESS = 100

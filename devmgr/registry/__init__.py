@@ -6,8 +6,8 @@ discover/inventory/commission/audit run is a *sweep*, each camera seen in it an 
 (the full ``Inventory`` or ``DiscoveredDevice`` as JSON), and each physical unit a *device*
 matched across sweeps by serial, else MAC.
 
-SQLite by default (one file, nothing to set up); any SQLAlchemy URL for teams
-(``postgresql+psycopg://user@host/camfleet``, driver installed separately).
+SQLite by default (one file, nothing to set up); PostgreSQL for teams and many collectors
+(``postgresql+psycopg://user@host/camfleet``; ``pip install 'camfleet[postgresql]'``).
 
     >>> from datetime import UTC, datetime
     >>> from devmgr.inventory.model import DeviceInfo, Inventory
@@ -30,14 +30,21 @@ Guarantees:
   time are stored with it);
 * SQLite runs in WAL mode with foreign keys on and a busy timeout, so several processes
   can read and write one file; a process killed mid-write leaves the file consistent;
+* on PostgreSQL, any number of processes on any number of machines may open, record and
+  append at once: schema creation and upgrades run once, under a lock; a snapshot stored
+  twice is stored once; one device row per unit (unique indexes, matching under a lock);
+  audit-log appends take turns under an advisory lock (``_database.Database._lock``);
 * a database written by a newer camfleet is refused (:class:`SchemaVersionError`), and an
   older one is upgraded in place (``_schema.MIGRATIONS``; version 2 added the audit log).
 
 The audit log (regulation Art. 15, 16(3): register who retrieved what, when, how, for what
 purpose and where it went; Art. 20 (2): records must not be altered or destroyed): every
 snapshot or configuration retrieval is registered with :meth:`Registry.log_retrieval` (or
-:meth:`~Registry.log_retrievals`, one transaction). Entries are append-only (no API changes
-or removes one; on SQLite, triggers refuse UPDATE and DELETE) and hash-chained, so
+:meth:`~Registry.log_retrievals`, one transaction); commands describe their retrievals
+through an :class:`AuditTrail`. Entries are append-only (no API changes
+or removes one; triggers refuse UPDATE and DELETE, on PostgreSQL TRUNCATE too, and there
+camfleet should run as a role without those rights: :func:`grant_statements`) and
+hash-chained, so
 :meth:`Registry.verify_audit_log` detects an entry edited, deleted or reordered behind the
 registry's back, e.g. by a database owner who dropped the triggers (see ``_audit``).
 
@@ -48,6 +55,11 @@ registry's back, e.g. by a database owner who dropped the triggers (see ``_audit
     ...         target_id="gate-1", address="192.0.2.10", what="snapshot Profile_1")
     ...     (entry.seq, registry.verify_audit_log().ok)
     (1, True)
+
+PTZ heads (``_heads``): a run that moves a head first takes its lease
+(:meth:`Registry.acquire_lease`, renewed while it drives, expiring if its holder dies) and
+records where the head was (:meth:`Registry.record_origin`) before the first move, so that
+whatever a killed run left displaced, the next run puts back (:meth:`Registry.displaced`).
 
 Importing this package opens nothing; :meth:`Registry.open` does.
 """
@@ -62,6 +74,8 @@ from devmgr.registry._audit import (
 from devmgr.registry._changes import TRACKED_FIELDS, Change
 from devmgr.registry._compliance import snapshot_digest
 from devmgr.registry._errors import RegistryError, SchemaVersionError, mask_url
+from devmgr.registry._grants import grant_statements
+from devmgr.registry._heads import DEFAULT_LEASE_TTL_S, Lease, LeaseHeld, LeaseLost, Origin
 from devmgr.registry._records import Device, HistoryEntry, Sweep, SweepId, SweepKind, SweepStatus
 from devmgr.registry._schema import SCHEMA_VERSION
 from devmgr.registry._store import (
@@ -72,21 +86,28 @@ from devmgr.registry._store import (
     Registry,
     file_digest,
 )
+from devmgr.registry._trail import AuditTrail, default_operator
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_BUSY_TIMEOUT_S",
     "DEFAULT_FILENAME",
+    "DEFAULT_LEASE_TTL_S",
     "GENESIS_HASH",
     "INVENTORY_KINDS",
     "SCHEMA_VERSION",
     "TRACKED_FIELDS",
     "AuditEntry",
     "AuditProblem",
+    "AuditTrail",
     "AuditVerification",
     "Change",
     "Device",
     "HistoryEntry",
+    "Lease",
+    "LeaseHeld",
+    "LeaseLost",
+    "Origin",
     "Registry",
     "RegistryError",
     "Retrieval",
@@ -95,7 +116,9 @@ __all__ = [
     "SweepId",
     "SweepKind",
     "SweepStatus",
+    "default_operator",
     "file_digest",
+    "grant_statements",
     "mask_url",
     "snapshot_digest",
 ]

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from devmgr.inventory.model import ErrorKind, Inventory
+from camfleet.errors import ErrorKind
+from devmgr.inventory.model import Inventory
 from devmgr.registry._records import HistoryEntry, SweepId
 
 __all__ = ["TRACKED_FIELDS", "Change", "changes_between"]
@@ -87,6 +88,10 @@ TRACKED_FIELDS: dict[str, _Field] = {
     "ptz.tilt_limits": _ptz(lambda p: p.tilt_limits),
     "ptz.zoom_limits": _ptz(lambda p: p.zoom_limits),
     "ptz.presets": _ptz(_presets, "GetPresets"),
+    # What each profile streams: a re-configured main stream changes what is recorded.
+    "video_encoders": _Field(lambda inv: tuple(sorted(
+        (p.token, p.video_encoder.describe()) for p in inv.profiles if p.video_encoder)),
+        frozenset({"GetProfiles"})),
     "recording_retention_days": _Field(lambda inv: inv.recording_retention_days,
                                        frozenset({"GetRecordings"})),
     "ntp_servers": _Field(lambda inv: tuple(sorted(inv.ntp_servers)), frozenset({"GetNTP"})),

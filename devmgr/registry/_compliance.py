@@ -1,4 +1,5 @@
-"""The registry's compliance records: filings, snapshots, baselines and audit results.
+"""The registry's compliance records: filings (and the catalog's directory nodes), snapshots,
+baselines and audit results.
 
 Kept generic on purpose: the registry stores pydantic models as JSON and hands them back as
 the class the caller names, so it does not depend on the compliance package above it.
@@ -9,115 +10,100 @@ or a new audit adds rows; "the one in force" is the newest (from a complete swee
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
-from datetime import UTC, datetime
-from typing import Protocol, TypeVar
+from collections.abc import Collection, Iterable
+from typing import TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import func, insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from devmgr.registry._codec import dump_model, load_model
+from devmgr.registry._database import Database, utc_now
 from devmgr.registry._records import Sweep, SweepId, SweepKind, SweepStatus
 from devmgr.registry._schema import (
     AuditResultRow,
     BaselineRow,
+    CatalogNodeRow,
     FilingRow,
     SnapshotRow,
     SweepRow,
 )
+from devmgr.registry._sweeps import to_sweep
 
 M = TypeVar("M", bound=BaseModel)
-
-
-class _Store(Protocol):
-    url: str
-
-    def _session(self, action: str, *, write: bool = False,
-                 ) -> AbstractContextManager[Session]: ...
-
-    def _running_sweep(self, s: Session, sweep_id: SweepId) -> SweepRow: ...
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def snapshot_digest(jpeg: bytes) -> str:
     return hashlib.sha256(jpeg).hexdigest()
 
 
-class ComplianceRecords:
-    """Mixed into :class:`~devmgr.registry.Registry`."""
+class ComplianceRecords(Database):
+    """Filings, catalog nodes, snapshots, baselines and audit results, stored as the caller's
+    models."""
 
     # -- filings ------------------------------------------------------------------------------
 
-    def put_filings(self: _Store, records: Iterable[tuple[str, BaseModel]], *,
+    def put_filings(self, records: Iterable[tuple[str, BaseModel]], *,
                     source: str) -> int:
         """Store filing records ``(device_id, record)`` in one transaction (all or none).
 
         A record equal to the version in force is not stored again, so re-importing the same
         file is a no-op; returns how many versions were added.
         """
-        items = list(records)
         with self._session("store filings", write=True) as s:
-            current = _current_filing_payloads(s, [d for d, _ in items])
-            rows = []
-            for device_id, record in items:
-                payload = dump_model(record)
-                if current.get(device_id) != payload:
-                    rows.append({"device_id": device_id, "recorded_at": _now(),
-                                 "source": source, "withdrawn": False, "payload": payload})
-                    current[device_id] = payload
-            if rows:
-                s.execute(insert(FilingRow), rows)
-        return len(rows)
+            self._lock(s, "filings")  # two imports at once: each compares with the other's
+            return _put_versions(s, FilingRow, records, source)
 
-    def withdraw_filing(self: _Store, device_id: str, *, source: str) -> bool:
-        """Record that a filing is withdrawn (the unit left service on record)."""
-        with self._session("withdraw a filing", write=True) as s:
-            current = _current_filing_payloads(s, [device_id])
-            if device_id not in current:
-                return False
-            s.execute(insert(FilingRow).values(device_id=device_id, recorded_at=_now(),
-                                               source=source, withdrawn=True,
-                                               payload=current[device_id]))
-        return True
+    def put_catalog_nodes(self, nodes: Iterable[tuple[str, BaseModel]], *,
+                          source: str) -> int:
+        """Store catalog directory nodes ``(device_id, node)`` like :meth:`put_filings`."""
+        with self._session("store catalog nodes", write=True) as s:
+            self._lock(s, "catalog_nodes")
+            return _put_versions(s, CatalogNodeRow, nodes, source)
 
-    def filings(self: _Store, cls: type[M]) -> dict[str, M]:
-        """device id -> the filing in force (withdrawn ones left out), by device id."""
+    def catalog_nodes(self, cls: type[M]) -> dict[str, M]:
+        """device id -> the directory node in force, by device id."""
+        with self._session("read catalog nodes") as s:
+            payloads = _current_payloads(s, CatalogNodeRow, None)
+        return {d: load_model(cls, p) for d, p in sorted(payloads.items())}
+
+    def filings(self, cls: type[M], device_ids: Collection[str] | None = None) -> dict[str, M]:
+        """device id -> the filing in force (withdrawn ones left out), by device id; only
+        those of ``device_ids`` if given (a collector auditing one camera of a city)."""
         with self._session("read filings") as s:
-            payloads = _current_filing_payloads(s, None)
+            payloads = _current_payloads(s, FilingRow, device_ids)
         return {d: load_model(cls, p) for d, p in sorted(payloads.items())}
 
     # -- snapshots ----------------------------------------------------------------------------
 
-    def put_snapshot(self: _Store, jpeg: bytes) -> str:
+    def put_snapshot(self, jpeg: bytes) -> str:
         """Store a JPEG (once, whatever the number of callers); returns its SHA-256."""
         digest = snapshot_digest(jpeg)
+        # One statement, whoever else stores the same JPEG at the same moment: the second
+        # insert of a digest does nothing (content-addressed: the bytes are the same).
+        dialect_insert = (postgresql_insert if self._engine.dialect.name == "postgresql"
+                          else sqlite_insert)
         with self._session("store a snapshot", write=True) as s:
-            if s.get_bind().dialect.name == "sqlite":
-                s.execute(sqlite_insert(SnapshotRow).values(
-                    sha256=digest, stored_at=_now(), jpeg=jpeg).on_conflict_do_nothing())
-            elif s.get(SnapshotRow, digest) is None:  # pragma: no cover (SQLite in tests)
-                s.add(SnapshotRow(sha256=digest, stored_at=_now(), jpeg=jpeg))
+            s.execute(dialect_insert(SnapshotRow)
+                      .values(sha256=digest, stored_at=utc_now(), jpeg=jpeg)
+                      .on_conflict_do_nothing(index_elements=[SnapshotRow.sha256]))
         return digest
 
-    def snapshot(self: _Store, digest: str) -> bytes | None:
+    def snapshot(self, digest: str) -> bytes | None:
         with self._session("read a snapshot") as s:
             row = s.get(SnapshotRow, digest)
             return bytes(row.jpeg) if row is not None else None
 
     # -- baselines ----------------------------------------------------------------------------
 
-    def record_baselines(self: _Store, sweep_id: SweepId,
+    def record_baselines(self, sweep_id: SweepId,
                          baselines: Iterable[tuple[str, str | None, str | None, BaseModel]],
                          ) -> int:
         """Record ``(camera, target_id, serial, baseline)`` into a running commission sweep."""
         rows = [{"sweep_id": sweep_id, "camera": camera, "target_id": target_id,
-                 "serial": serial or None, "recorded_at": _now(), "payload": dump_model(b)}
+                 "serial": serial or None, "recorded_at": utc_now(), "payload": dump_model(b)}
                 for camera, target_id, serial, b in baselines]
         with self._session(f"record baselines into sweep {sweep_id}", write=True) as s:
             self._running_sweep(s, sweep_id)
@@ -125,13 +111,16 @@ class ComplianceRecords:
                 s.execute(insert(BaselineRow), rows)
         return len(rows)
 
-    def baselines(self: _Store, cls: type[M]) -> dict[str, M]:
-        """camera -> its newest baseline from a *complete* commission sweep."""
-        newest = (select(BaselineRow.camera, func.max(BaselineRow.id).label("id"))
-                  .join(SweepRow, SweepRow.id == BaselineRow.sweep_id)
-                  .where(SweepRow.status == SweepStatus.COMPLETE.value,
-                         SweepRow.kind == SweepKind.COMMISSION.value)
-                  .group_by(BaselineRow.camera).subquery())
+    def baselines(self, cls: type[M], cameras: Collection[str] | None = None) -> dict[str, M]:
+        """camera -> its newest baseline from a *complete* commission sweep (only those of
+        ``cameras``, if given)."""
+        newest_q = (select(BaselineRow.camera, func.max(BaselineRow.id).label("id"))
+                    .join(SweepRow, SweepRow.id == BaselineRow.sweep_id)
+                    .where(SweepRow.status == SweepStatus.COMPLETE.value,
+                           SweepRow.kind == SweepKind.COMMISSION.value))
+        if cameras is not None:
+            newest_q = newest_q.where(BaselineRow.camera.in_(set(cameras)))
+        newest = newest_q.group_by(BaselineRow.camera).subquery()
         query = (select(BaselineRow.camera, BaselineRow.payload)
                  .join(newest, BaselineRow.id == newest.c.id).order_by(BaselineRow.camera))
         with self._session("read baselines") as s:
@@ -139,29 +128,48 @@ class ComplianceRecords:
 
     # -- audit results ------------------------------------------------------------------------
 
-    def record_audit_results(self: _Store, sweep_id: SweepId,
+    def record_audit_results(self, sweep_id: SweepId,
                              results: Iterable[tuple[str, str, BaseModel]]) -> int:
-        """Record ``(camera, status, result)`` into a running audit sweep (one transaction)."""
+        """Record ``(camera, status, result)`` into a running audit sweep (one transaction);
+        returns how many were new.
+
+        Idempotent per camera and sweep: a camera that already has its result in the sweep
+        keeps it (a re-delivered collector task records nothing twice). Recorders of one
+        sweep take turns for the check (PostgreSQL: an advisory lock; SQLite: the write lock).
+        """
         rows = [{"sweep_id": sweep_id, "camera": camera, "status": status,
-                 "recorded_at": _now(), "payload": dump_model(result)}
+                 "recorded_at": utc_now(), "payload": dump_model(result)}
                 for camera, status, result in results]
         with self._session(f"record audit results into sweep {sweep_id}", write=True) as s:
             self._running_sweep(s, sweep_id)
             if rows:
+                self._lock(s, f"audit-results:{sweep_id}")
+                there = set(s.scalars(select(AuditResultRow.camera).where(
+                    AuditResultRow.sweep_id == sweep_id,
+                    AuditResultRow.camera.in_({r["camera"] for r in rows}))))
+                rows = [r for r in rows if r["camera"] not in there]
+            if rows:
                 s.execute(insert(AuditResultRow), rows)
         return len(rows)
 
-    def audit_results(self: _Store, sweep_id: SweepId, cls: type[M]) -> dict[str, M]:
+    def audited_cameras(self, sweep_id: SweepId) -> set[str]:
+        """The cameras that have their result in an audit sweep (any status): a
+        coordinator's progress, and a collector's "done already"."""
+        with self._session(f"read the cameras audited in sweep {sweep_id}") as s:
+            return set(s.scalars(select(AuditResultRow.camera)
+                                 .where(AuditResultRow.sweep_id == sweep_id)))
+
+    def audit_results(self, sweep_id: SweepId, cls: type[M]) -> dict[str, M]:
         query = (select(AuditResultRow.camera, AuditResultRow.payload)
                  .where(AuditResultRow.sweep_id == sweep_id).order_by(AuditResultRow.id))
         with self._session(f"read audit results of sweep {sweep_id}") as s:
             return {row.camera: load_model(cls, row.payload) for row in s.execute(query)}
 
-    def audit_statuses(self: _Store, limit: int) -> list[tuple[Sweep, dict[str, str]]]:
+    def audit_statuses(self, limit: int, cameras: Collection[str] | None = None,
+                       ) -> list[tuple[Sweep, dict[str, str]]]:
         """The last ``limit`` *complete* audit sweeps, newest first, each with camera ->
-        status: what "N consecutive audits" counts over (aborted audits do not count)."""
-        from devmgr.registry._store import _to_sweep  # noqa: PLC0415 (cycle)
-
+        status (only ``cameras``', if given): what "N consecutive audits" counts over
+        (aborted audits do not count)."""
         sweeps_q = (select(SweepRow).where(SweepRow.kind == SweepKind.AUDIT.value,
                                           SweepRow.status == SweepStatus.COMPLETE.value)
                     .order_by(SweepRow.id.desc()).limit(limit))
@@ -169,19 +177,42 @@ class ComplianceRecords:
             sweeps = list(s.scalars(sweeps_q))
             statuses: dict[int, dict[str, str]] = {row.id: {} for row in sweeps}
             if sweeps:
-                for row in s.execute(select(AuditResultRow.sweep_id, AuditResultRow.camera,
-                                            AuditResultRow.status)
-                                     .where(AuditResultRow.sweep_id.in_(statuses))):
+                query = (select(AuditResultRow.sweep_id, AuditResultRow.camera,
+                                AuditResultRow.status)
+                         .where(AuditResultRow.sweep_id.in_(statuses)))
+                if cameras is not None:
+                    query = query.where(AuditResultRow.camera.in_(set(cameras)))
+                for row in s.execute(query):
                     statuses[row.sweep_id][row.camera] = row.status
-            return [(_to_sweep(row), statuses[row.id]) for row in sweeps]
+            return [(to_sweep(row), statuses[row.id]) for row in sweeps]
 
 
-def _current_filing_payloads(s: Session, device_ids: Sequence[str] | None) -> dict[str, str]:
-    newest = select(FilingRow.device_id, func.max(FilingRow.id).label("id"))
+_VersionedTable = type[FilingRow] | type[CatalogNodeRow]
+
+
+def _put_versions(s: Session, table: _VersionedTable, records: Iterable[tuple[str, BaseModel]],
+                  source: str) -> int:
+    items = list(records)
+    current = _current_payloads(s, table, [d for d, _ in items])
+    rows = []
+    for device_id, record in items:
+        payload = dump_model(record)
+        if current.get(device_id) != payload:
+            rows.append({"device_id": device_id, "recorded_at": utc_now(),
+                         "source": source, "withdrawn": False, "payload": payload})
+            current[device_id] = payload
+    if rows:
+        s.execute(insert(table), rows)
+    return len(rows)
+
+
+def _current_payloads(s: Session, table: _VersionedTable,
+                      device_ids: Collection[str] | None) -> dict[str, str]:
+    newest = select(table.device_id, func.max(table.id).label("id"))
     if device_ids is not None:
-        newest = newest.where(FilingRow.device_id.in_(set(device_ids)))
-    sub = newest.group_by(FilingRow.device_id).subquery()
-    query = (select(FilingRow.device_id, FilingRow.payload)
-             .join(sub, FilingRow.id == sub.c.id).where(FilingRow.withdrawn.is_(False)))
+        newest = newest.where(table.device_id.in_(set(device_ids)))
+    sub = newest.group_by(table.device_id).subquery()
+    query = (select(table.device_id, table.payload)
+             .join(sub, table.id == sub.c.id).where(table.withdrawn.is_(False)))
     return {row.device_id: row.payload for row in s.execute(query)}
 

@@ -35,6 +35,8 @@ from typing import Any, get_args
 
 from lxml import etree
 
+from camfleet.files import write_atomic
+from camfleet.model import GeoPosition, PtzVector
 from devmgr.compliance.model import (
     AuditReport,
     CameraAudit,
@@ -43,10 +45,9 @@ from devmgr.compliance.model import (
     Severity,
     ViewEvidence,
 )
-from devmgr.files import write_atomic
-from devmgr.model import GeoPosition, PtzVector
 from devmgr.registry import mask_url
 from devmgr.report._dom import Child, h, joined
+from devmgr.report._media import events_table, stream_table, stream_words
 from devmgr.report._plot import SAME_PLACE_M, position_plot
 from devmgr.report._style import CSS
 from devmgr.report._text import (
@@ -168,6 +169,8 @@ class _Page:
                  _identity_table(camera),
                  _findings_table(camera.findings),
                  _differences_table(camera.differences),
+                 stream_table(camera),
+                 events_table(camera),
                  [self._view(v) for v in camera.views],
                  id=anchor_id(camera.camera), cls=f"camera st-{camera.status}",
                  data_camera=camera.camera)
@@ -180,6 +183,11 @@ class _Page:
                                   f"today {_ptz(view.current_position)}"),
                  ("Blur ratio", _blur(view)),
                  ("Obstructed", _obstruction(view)),
+                 ("Judged with", f"field of view {view.hfov_deg:.2f}°"
+                  if view.hfov_deg is not None else None),
+                 ("Frames", f"{1 + len(view.frames)} (later: "
+                            f"{', '.join(d[:12] for d in view.frames)})"
+                  if view.frames else None),
                  ("Reason", view.reason or None)]
         return h("div",
                  h("h4", "View ", h("code", view.name), " ", verdicts),
@@ -346,10 +354,11 @@ def _obstruction(view: ViewEvidence) -> str:
 def _compliant_table(cameras: list[CameraAudit]) -> etree._Element:
     if not cameras:
         return h("p", "None.")
-    header = h("tr", [h("th", t) for t in ("Camera", "Name", "Address", "Serial", "Views")])
+    header = h("tr", [h("th", t) for t in ("Camera", "Name", "Address", "Serial", "Views",
+                                            "Main stream")])
     rows = [h("tr", h("td", h("code", c.camera)), h("td", c.name or "—"),
               h("td", c.address or "—"), h("td", c.serial or "—"),
-              h("td", ", ".join(v.name for v in c.views) or "—"),
+              h("td", ", ".join(v.name for v in c.views) or "—"), h("td", stream_words(c)),
               id=anchor_id(c.camera))
             for c in cameras]
     return _table([header, *rows], cls="compliant")

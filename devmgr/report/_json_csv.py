@@ -28,8 +28,8 @@ import csv
 import io
 from pathlib import Path
 
+from camfleet.files import write_atomic
 from devmgr.compliance.model import AuditReport, CameraAudit, Finding
-from devmgr.files import write_atomic
 from devmgr.report._text import compact_json, sorted_findings
 
 __all__ = ["CSV_COLUMNS", "write_csv", "write_json"]

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from camfleet.files import write_atomic
 from devmgr.compliance.model import AuditReport, CameraAudit, Finding, Severity, article_key
-from devmgr.files import write_atomic
 from devmgr.registry import mask_url
 from devmgr.report._text import camera_label, format_value, sorted_findings, xml_safe
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from camfleet.model import GeoPosition
 from devmgr.compliance.model import AuditReport, CameraAudit, Severity
-from devmgr.model import GeoPosition
 from devmgr.report._dom import h, joined
 from devmgr.report._text import anchor_id, camera_label
 

@@ -2,8 +2,9 @@
 
 Camera names, addresses and serials come from devices and from filing files: untrusted. Any
 of them may hold characters that XML 1.0 cannot carry at all (NUL, ESC ...), and lxml refuses
-such strings outright, so one bad name would stop the whole report. :func:`xml_safe` replaces
-them; escaping of ``<`` ``&`` ``"`` is left to the serializers.
+such strings outright, so one bad name would stop the whole report. :func:`xml_safe` (camfleet's,
+shared with hil's JUnit file) replaces them; escaping of ``<`` ``&`` ``"`` is left to the
+serializers.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import math
 import re
 from typing import Any
 
+from camfleet.xmltext import xml_safe
 from devmgr.compliance.model import CameraAudit, Finding, ViewEvidence
 
 __all__ = [
@@ -29,7 +31,7 @@ __all__ = [
 #: What each article asks, in a few words (paraphrased from the Wuhan measures), for headings.
 ARTICLE_TITLES: dict[str, str] = {
     "Art. 6": "listed sites must have cameras",
-    "Art. 7": "fixed position, relatively fixed view, visible signage",
+    "Art. 7": "runs effectively; fixed position, relatively fixed view, visible signage",
     "Art. 8": "acceptance before use",
     "Art. 9": "device types and points filed within 30 days of acceptance",
     "Art. 10": "not moved or removed without a replacement plan or a filing",
@@ -43,14 +45,6 @@ ARTICLE_TITLES: dict[str, str] = {
     "Art. 20": "records not altered or destroyed",
     "Art. 21": "anonymised before publication",
 }
-
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def xml_safe(text: str) -> str:
-    """``text`` with the characters XML 1.0 forbids replaced by U+FFFD."""
-    return _NOT_XML.sub("\ufffd", text)
-
 
 def compact_json(value: Any) -> str:
     """One-line JSON for evidence cells: keys sorted so two reports diff cleanly."""

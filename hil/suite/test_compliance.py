@@ -4,6 +4,9 @@ Against the filings and commissioning baselines of ``--hil-registry`` (skipped w
 the view at home and each preset still matches the commissioning snapshots (Art. 7, Art. 12),
 and every other rule of the audit holds (position, PTZ range, retention, security, filing).
 ``unfiled`` alone does not fail acceptance: Art. 9 allows 30 days after it.
+
+devmgr's audit tours home and every preset for its snapshots (and puts the head back), so both
+tests move the head: they are skipped with ``--hil-no-move``.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ def _listed(findings: list[Finding]) -> str:
     return "; ".join(f"[{f.article} {f.rule}] {f.message}" for f in findings)
 
 
+@pytest.mark.hil_moves_head
 def test_CAMFLEET_view_matches_baseline(camera: Camera, measure: MeasurementLog) -> None:
     """Each commissioning view (home, presets) is where it was, unobstructed and sharp."""
     result = _audit(camera, need_baseline=True)
@@ -45,6 +49,7 @@ def test_CAMFLEET_view_matches_baseline(camera: Camera, measure: MeasurementLog)
     assert not wrong, f"{camera}: {_listed(wrong)}"
 
 
+@pytest.mark.hil_moves_head
 def test_CAMFLEET_compliance_rules(camera: Camera) -> None:
     """No finding above "info" from devmgr's audit rules (the view's are the test above)."""
     result = _audit(camera)

@@ -18,18 +18,39 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from aiohttp import web
 
-if TYPE_CHECKING:
-    from simulators.fleet.fleet import Fleet
+from camfleet.targets import TargetsFile
+from simulators.fleet.errors import FleetError, NoSuchCamera
+
+
+class Controllable(Protocol):
+    """What the endpoint asks of the fleet it serves (``Fleet`` is one)."""
+
+    def manifest(self) -> TargetsFile: ...
+
+    def truth(self, camera_id: str) -> dict[str, Any]: ...
+
+    def set_faults(self, camera_id: str, faults: Sequence[Any]) -> list[dict[str, Any]]: ...
+
+    def add_fault(self, camera_id: str, fault: Any) -> list[dict[str, Any]]: ...
+
+    def clear_faults(self, camera_id: str, kind: str | None = None) -> list[dict[str, Any]]: ...
+
+    def reboot(self, camera_id: str) -> None: ...
+
+    def set_world(self, camera_id: str, changes: dict[str, Any]) -> dict[str, Any]: ...
+
+    def stats(self) -> dict[str, Any]: ...
 
 
 class ControlServer:
     """Runs the control API on its own event loop thread beside the (synchronous) Fleet."""
 
-    def __init__(self, fleet: Fleet, port: int = 0, host: str = "127.0.0.1") -> None:
+    def __init__(self, fleet: Controllable, port: int = 0, host: str = "127.0.0.1") -> None:
         self.fleet = fleet
         self.host = host
         self.port = port
@@ -56,6 +77,7 @@ class ControlServer:
             web.delete("/cameras/{id}/faults", self._clear_faults),
             web.delete("/cameras/{id}/faults/{kind}", self._clear_faults),
             web.post("/cameras/{id}/reboot", self._reboot),
+            web.put("/cameras/{id}/world", self._set_world),
             web.get("/manifest", self._manifest),
             web.get("/stats", self._stats),
         ]
@@ -82,7 +104,10 @@ class ControlServer:
 
     async def _list(self, request: web.Request) -> web.Response:
         manifest = self.fleet.manifest()
-        return web.json_response([{"id": t.id, "address": t.address, "faults": list(t.faults)}
+        members = manifest.fleet.members if manifest.fleet else {}
+        return web.json_response([{"id": t.id, "address": t.address,
+                                   "faults": list(members[t.id].faults) if t.id in members
+                                   else []}
                                   for t in manifest.targets])
 
     async def _truth(self, request: web.Request) -> web.Response:
@@ -104,6 +129,15 @@ class ControlServer:
     async def _clear_faults(self, request: web.Request) -> web.Response:
         result = await self._run(self.fleet.clear_faults, request.match_info["id"],
                                  request.match_info.get("kind"))
+        return web.json_response(result)
+
+    async def _set_world(self, request: web.Request) -> web.Response:
+        changes = await _json(request)
+        if not isinstance(changes, dict):
+            raise web.HTTPBadRequest(text=json.dumps({"error": "expected an object of world "
+                                                               "fields"}),
+                                     content_type="application/json")
+        result = await self._run(self.fleet.set_world, request.match_info["id"], changes)
         return web.json_response(result)
 
     async def _reboot(self, request: web.Request) -> web.Response:
@@ -128,11 +162,9 @@ async def _json(request: web.Request) -> Any:
 
 @web.middleware
 async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
-    from simulators.fleet.fleet import FleetError  # noqa: PLC0415
-
     try:
         response: web.StreamResponse = await handler(request)
     except FleetError as exc:
-        status = 404 if "no camera" in str(exc) else 400
+        status = 404 if isinstance(exc, NoSuchCamera) else 400
         return web.json_response({"error": str(exc)}, status=status)
     return response

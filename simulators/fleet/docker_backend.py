@@ -1,49 +1,47 @@
-"""Docker fleet backend: one container per simulated camera, through testcontainers.
+"""Docker fleet backend: one container per simulated camera, on an internal network here.
 
-Sketch, untested end to end where no Docker daemon runs (the tests skip with the reason)::
+    from simulators.fleet.fleet import Fleet
 
-    from pathlib import Path
-    from simulators.fleet.docker_backend import DockerCameraRunner, docker_unavailable_reason
+    with Fleet.generated(count=4, backend="docker") as fleet:
+        fleet.manifest().save("fleet.json")   # cameras at 10.214.x.y, manager at 10.214.x.1
 
-    if (reason := docker_unavailable_reason()) is not None:
-        raise SystemExit(reason)      # "no Docker daemon answers at unix:///var/run/docker.sock
-                                      #  (...): the docker backend needs one; use --backend
-                                      #  loopback or netns"
-    with DockerCameraRunner("camfleet-sim:latest") as runner:
-        cam = runner.start(Path("simulators/specs/dome.yaml").read_text())
-        print(cam.address, cam.http_port, cam.snmp_port, cam.device_service)
-        # 10.214.0.2 8080 1161 http://10.214.0.2:8080/onvif/device_service
-    # containers and their network removed
+Without a daemon the fleet stops with a message saying so: "no Docker daemon answers at
+unix:///var/run/docker.sock (...): the docker backend needs one (start it: dockerd &); use
+--backend loopback or netns".
 
-Build the image first (it is never pulled; see below)::
+The image (``camfleet-sim:latest``, or ``$CAMFLEET_DOCKER_IMAGE``) is built here, never pulled:
+``python -m simulators.fleet.docker_image`` (see there). A missing image, or one built from
+other sources than this checkout's, is refused with that command.
 
-    docker build -f simulators/fleet/Dockerfile -t camfleet-sim .
-
-Each camera runs ``python -m simulators camera --spec /etc/camfleet/camera.yaml --address
-<ip>`` in its own container; the spec text is copied in as that file and ``--address`` pins the
-camera to the static address the runner gave the container, so the camera binds and announces
-the address it is reached at. The camera prints one JSON line with its endpoints; the runner
-waits for it and returns it as a :class:`DockerCamera`.
+Each container is a fleet worker (``simulators.fleet.worker``) hosting one camera: the
+container has the camera's address and MAC on the network, so the camera binds, announces
+and answers exactly there. The worker dials back to the supervisor at the network's gateway
+and proves it holds the key the supervisor gave it (``simulators.fleet.link``); from then on
+the fleet drives it as it drives a local worker (faults, reboot, truth, stop with Bye).
 
 Where traffic goes, and why:
 
 * only a *local* daemon is contacted: a Unix socket, or TCP on 127.0.0.0/8 / localhost. A
-  ``DOCKER_HOST`` (or docker context, or ``tc.host``) elsewhere is refused, not contacted;
-* images are never pulled: a missing image is an error that says how to build it (testcontainers
-  would otherwise pull it, and its Ryuk reaper image, from a registry). Ryuk is therefore off
-  unless ``reaper=True``; containers and the network carry the label ``camfleet.runner`` so
-  leftovers are easy to find (``docker rm -f $(docker ps -aq -f label=camfleet.runner)``);
-* the containers sit on an *internal* bridge network the runner creates (no gateway to the
-  outside, no masquerading), on a subnet of ``10.214.0.0/16`` that overlaps no route of this
-  machine; before any container starts, the runner checks that the subnet is reached directly
-  through a local bridge (``ip route get``), or refuses.
+  ``DOCKER_HOST`` (or docker context, or testcontainers' ``tc.host``) elsewhere is refused,
+  not contacted;
+* images are never pulled: containers are created, not run, so docker-py cannot pull either
+  (nor testcontainers' Ryuk reaper: it is not used). Containers and the network carry the
+  label ``camfleet.runner``, so leftovers are easy to find
+  (``docker rm -f $(docker ps -aq -f label=camfleet.runner)``);
+* the containers sit on an *internal* bridge network (no masquerading), on a ``/24`` of
+  ``10.214.0.0/16`` that overlaps no route of this machine; before any container starts, the
+  subnet must be reached directly through the network's own bridge (``ip route get``), or
+  nothing starts; and this machine forwards nothing that arrives on that bridge, so nothing
+  a container sends gets beyond the segment;
+* containers drop every capability and run unprivileged; only
+  ``net.ipv4.ip_unprivileged_port_start=0`` (a per-namespace sysctl) lets them bind 80 and 161.
 
 The manager side reaches cameras at their container addresses; for WS-Discovery multicast it
-must send with ``IP_MULTICAST_IF`` set to the network's gateway address
-(:attr:`DockerCameraRunner.gateway`), exactly as for the netns backend.
+sends with ``IP_MULTICAST_IF`` set to the gateway (the fleet's ``manager_address``), exactly
+as for the netns backend.
 
-testcontainers is imported inside functions only: it imports docker, requests and more, and
-reads configuration files, none of which ``import simulators.fleet.docker_backend`` should do.
+docker-py is imported inside functions only: ``import simulators.fleet.docker_backend``
+imports neither docker nor testcontainers.
 """
 
 from __future__ import annotations
@@ -55,123 +53,62 @@ import itertools
 import json
 import os
 import subprocess
-import tempfile
 import time
-import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from simulators.spec import CameraSpec
+from simulators.fleet import link
+from simulators.fleet.docker_daemon import DockerBackendError, connect, local_client
+from simulators.fleet.docker_image import INPUTS_LABEL, image_name, inputs_hash, source_root
+from simulators.fleet.netns import PRIVATE_RANGES, networks_in_use
 
 __all__ = [
-    "DEFAULT_IMAGE",
-    "DOCKERFILE",
     "DockerBackendError",
-    "DockerCamera",
-    "DockerCameraRunner",
+    "DockerCameraNetwork",
     "docker_unavailable_reason",
+    "image_problem",
 ]
 
-#: Tag the runner uses unless told otherwise (built from :data:`DOCKERFILE`).
-DEFAULT_IMAGE = "camfleet-sim:latest"
-#: The image recipe, next to this module (build context: the repository root).
-DOCKERFILE = Path(__file__).with_name("Dockerfile")
-#: Where the spec is copied to in each container.
-SPEC_PATH = "/etc/camfleet/camera.yaml"
-#: Subnets for runner networks: next to the netns pool (10.213/16), never overlapping it.
+BUILD_COMMAND = "python -m simulators.fleet.docker_image"
+#: Subnets for fleet networks: next to the netns pool (10.213/16), never overlapping it.
 DEFAULT_POOL = ipaddress.IPv4Network("10.214.0.0/16")
-#: RFC 1918: the only ranges a runner network may use.
-_PRIVATE = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12",
-                                                     "192.168.0.0/16"))
-_LABEL = "camfleet.runner"
-_DEFAULT_HOST = "unix:///var/run/docker.sock"
-_HOW_TO_PROCEED = "the docker backend needs one; use --backend loopback or netns"
+LABEL = "camfleet.runner"
 _counter = itertools.count()
 
 
-class DockerBackendError(RuntimeError):
-    """The docker backend cannot do what was asked; the message says why."""
-
-
-@dataclass(frozen=True)
-class DockerCamera:
-    """One running camera container and where the camera listens."""
-
-    camera_id: str
-    container_id: str
-    address: str
-    http_port: int
-    snmp_port: int
-    discovery_port: int
-    device_service: str
-
-
-# -- is there a (local) daemon? --------------------------------------------------------------
-
-def _docker_host() -> str:
-    """The daemon testcontainers would use (tc.host, DOCKER_HOST, docker context) or the default."""
-    from testcontainers.core.docker_client import get_docker_host  # noqa: PLC0415 (heavy)
-
-    return get_docker_host() or _DEFAULT_HOST
-
-
-def _remote_host_problem(host: str) -> str | None:
-    """Why ``host`` is not a daemon on this machine, or None if it is."""
-    url = urllib.parse.urlparse(host)
-    if url.scheme in ("unix", "npipe"):
-        return None
-    if url.scheme in ("tcp", "http", "https"):
-        name = url.hostname or ""
-        if name == "localhost":
-            return None
-        with contextlib.suppress(ValueError):
-            if ipaddress.ip_address(name).is_loopback:
-                return None
-    return (f"the Docker daemon {host} is not on this machine, and this backend only talks to a "
-            "local one (a Unix socket or TCP on 127.0.0.0/8)")
-
-
-def docker_unavailable_reason(timeout: float = 3.0) -> str | None:
-    """None if a local Docker daemon answers a ping, else a message saying what to do instead."""
+def image_problem(client: Any, image: str) -> str | None:
+    """Why ``image`` cannot run this checkout's cameras (missing, or stale), or None."""
+    docker_errors = importlib.import_module("docker.errors")
     try:
-        host = _docker_host()
-        docker = importlib.import_module("docker")
-    except ImportError as exc:
-        return (f"the docker backend needs testcontainers ({exc}): pip install "
-                "'camfleet[docker]', or use --backend loopback or netns")
-    if (problem := _remote_host_problem(host)) is not None:
-        return f"{problem}; start a local daemon, or use --backend loopback or netns"
-    if host.startswith("unix://") and not os.path.exists(host.removeprefix("unix://")):
-        return f"no Docker daemon answers at {host} (no such socket): {_HOW_TO_PROCEED}"
-    try:
-        client = docker.DockerClient(base_url=host, timeout=timeout)
-        try:
-            client.ping()
-        finally:
-            client.close()
-    except Exception as exc:  # docker raises DockerException, requests and OS errors alike
-        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        return f"no Docker daemon answers at {host} ({detail}): {_HOW_TO_PROCEED}"
+        labels = client.images.get(image).labels or {}
+    except docker_errors.ImageNotFound:
+        return (f"image {image} is not on this machine (it is never pulled); build it: "
+                f"{BUILD_COMMAND}")
+    root = source_root()
+    built_from = labels.get(INPUTS_LABEL)
+    # An image without the label was built some other way: its owner vouches for it.
+    if root is not None and built_from is not None and built_from != inputs_hash(root):
+        return (f"image {image} was built from other sources than {root} (inputs "
+                f"{built_from[:12]}); rebuild it: {BUILD_COMMAND}")
     return None
 
 
-# -- running cameras -------------------------------------------------------------------------
+def docker_unavailable_reason(timeout: float = 3.0, *, image: str | None = None) -> str | None:
+    """None if a local Docker daemon answers a ping (and, given ``image``, has it fresh);
+    else a message saying what to do instead."""
+    client, reason = connect(timeout)
+    if client is None:
+        return reason
+    try:
+        return image_problem(client, image) if image is not None else None
+    finally:
+        client.close()
 
-def _check_spec(spec_yaml: str) -> CameraSpec:
-    """Validate the spec here, with the simulator's own loader, before any container starts."""
-    from simulators.spec import SpecError, load_spec  # noqa: PLC0415
 
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml", encoding="utf-8") as tmp:
-        tmp.write(spec_yaml)
-        tmp.flush()
-        try:
-            return load_spec(tmp.name)
-        except SpecError as exc:  # the temporary file's name would only confuse
-            raise SpecError(str(exc).replace(tmp.name, "camera spec")) from None
-
+# -- the network -----------------------------------------------------------------------------
 
 def _route_is_local_bridge(address: str, bridge: str) -> str | None:
     """Why ``address`` is not reached directly through ``bridge``, or None if it is."""
@@ -187,165 +124,242 @@ def _route_is_local_bridge(address: str, bridge: str) -> str | None:
     return None
 
 
-class DockerCameraRunner:
-    """Starts camera containers on a private internal network; :meth:`stop` removes all.
+def _forward_nothing_from(bridge: str) -> None:
+    """Route nothing that arrives on ``bridge`` any further than this machine.
 
-    ``subnet`` (RFC 1918, overlapping no route here) defaults to a free ``/24`` of
-    :data:`DEFAULT_POOL`. ``reaper=True`` lets testcontainers start Ryuk (needs its image
-    locally), which removes containers if this process dies.
+    Docker gives containers on an internal network a default route via the gateway (this
+    machine) and keeps them in only with iptables rules, which ``dockerd --iptables=false``
+    does not write. IPv4 forwarding off on the bridge alone (root only; the bridge is ours)
+    holds either way; without root, Docker's rules are what remains.
+    """
+    with contextlib.suppress(PermissionError):
+        Path(f"/proc/sys/net/ipv4/conf/{bridge}/forwarding").write_text("0", encoding="ascii")
+
+
+@dataclass(frozen=True)
+class _Camera:
+    camera_id: str
+    mac: str
+    address: str
+
+
+class ContainerWorker:
+    """A worker's container, with the part of ``subprocess.Popen`` the fleet uses."""
+
+    def __init__(self, container: Any) -> None:
+        self._container = container
+        self.container_id: str = container.id
+        #: The worker's process id on this machine (the container's init).
+        self.pid: int = int(container.attrs["State"]["Pid"])
+
+    def poll(self) -> int | None:
+        """The exit code, or None while the worker runs."""
+        docker_errors = importlib.import_module("docker.errors")
+        try:
+            self._container.reload()
+        except docker_errors.NotFound:
+            return -1
+        state = self._container.attrs["State"]
+        return None if state["Running"] else int(state["ExitCode"])
+
+    def wait(self, timeout: float) -> int:
+        requests_exceptions = importlib.import_module("requests.exceptions")
+        docker_errors = importlib.import_module("docker.errors")
+        try:
+            return int(self._container.wait(timeout=timeout)["StatusCode"])
+        except docker_errors.NotFound:
+            return -1
+        except requests_exceptions.RequestException as exc:  # the read timed out
+            raise subprocess.TimeoutExpired(f"container {self._container.short_id}",
+                                            timeout) from exc
+
+    def kill(self) -> None:
+        docker_errors = importlib.import_module("docker.errors")
+        with contextlib.suppress(docker_errors.APIError):  # already gone or stopped
+            self._container.kill()
+
+
+class DockerCameraNetwork:
+    """An internal network and one worker container per camera, for :class:`Fleet`.
+
+    ``cameras`` are (id, MAC) pairs; the i-th gets ``addresses[i]``. ``subnet`` (RFC 1918,
+    overlapping no route here) defaults to a free ``/24`` of :data:`DEFAULT_POOL`.
     """
 
-    def __init__(self, image: str = DEFAULT_IMAGE, *, subnet: str | None = None,
-                 start_timeout: float = 60.0, reaper: bool = False) -> None:
-        self.image = image
+    def __init__(self, cameras: Sequence[tuple[str, str]], *, image: str | None = None,
+                 subnet: str | None = None, start_timeout: float = 60.0) -> None:
+        self.image = image or image_name()
         self.start_timeout = start_timeout
-        self.reaper = reaper
-        self._requested_subnet = ipaddress.IPv4Network(subnet) if subnet else None
-        self.subnet: ipaddress.IPv4Network | None = None
+        #: Workers starting at once: half the CPUs (one on a 2-core machine).
+        self.warming = max(1, (os.cpu_count() or 2) // 2)
+        self._requested = ipaddress.IPv4Network(subnet) if subnet else None
+        self._wanted = list(cameras)
         self.network_name = f"camfleet-{os.getpid()}-{next(_counter)}"
+        self.subnet: ipaddress.IPv4Network | None = None
+        self.cameras: list[_Camera] = []
+        self._client: Any = None
         self._network: Any = None
-        self._containers: list[Any] = []
-        self._addresses: Any = None
-        self.cameras: list[DockerCamera] = []
 
     @property
-    def gateway(self) -> str:
-        """This machine's address on the runner network (IP_MULTICAST_IF for discovery)."""
+    def manager_address(self) -> str:
+        """This machine's address on the network (IP_MULTICAST_IF for discovery)."""
         if self.subnet is None:
-            raise DockerBackendError("no camera started yet")
+            raise DockerBackendError("the network is not created")
         return str(self.subnet.network_address + 1)
 
-    def start(self, spec_yaml: str, *, mac: str | None = None) -> DockerCamera:
-        """Run one camera from ``spec_yaml``; return where it listens once it says so.
+    @property
+    def addresses(self) -> list[str]:
+        return [camera.address for camera in self.cameras]
 
-        ``mac`` (default: the spec's identity MAC) becomes the container interface's MAC.
-        """
-        spec = _check_spec(spec_yaml)
-        if (reason := docker_unavailable_reason()) is not None:
-            raise DockerBackendError(reason)
-        from testcontainers.core.config import testcontainers_config  # noqa: PLC0415
-        from testcontainers.core.container import DockerContainer  # noqa: PLC0415
-
-        if not self.reaper:
-            testcontainers_config.ryuk_disabled = True  # Ryuk's image would be pulled
-        if self._network is None:
-            self._create_network()
-        address = str(next(self._addresses))
-        docker_types = importlib.import_module("docker.types")
-        endpoint = docker_types.EndpointConfig(
-            "1.44", ipv4_address=address, mac_address=mac or spec.identity.mac)
-        container = (
-            DockerContainer(self.image)
-            .with_command(["python", "-m", "simulators", "camera", "--spec", SPEC_PATH,
-                           "--address", address])
-            .with_copy_into_container(spec_yaml.encode(), SPEC_PATH)
-            .with_kwargs(network=self.network_name,
-                         networking_config={self.network_name: endpoint},
-                         labels={_LABEL: self.network_name, "camfleet.camera": spec.id},
-                         # Spec ports below 1024 (80, 161) without root in the container.
-                         sysctls={"net.ipv4.ip_unprivileged_port_start": "0"})
-        )
-        images = container.get_docker_client().client.images
+    def create(self) -> None:
+        """Check daemon and image, create the network; no container starts yet."""
+        self._client = local_client()
         try:
-            images.get(self.image)
-        except Exception as exc:
-            raise DockerBackendError(
-                f"image {self.image} is not available locally ({exc}); build it with: docker "
-                f"build -f {DOCKERFILE.relative_to(DOCKERFILE.parents[2])} -t {self.image} ."
-            ) from exc
-        self._containers.append(container)
-        container.start()
-        endpoints = self._wait_for_endpoints(container, spec.id)
-        camera = DockerCamera(
-            camera_id=spec.id, container_id=container.get_container_id(),
-            address=str(endpoints["address"]),
-            http_port=urllib.parse.urlparse(str(endpoints["device_service"])).port or 80,
-            snmp_port=int(endpoints["snmp_port"]),
-            discovery_port=int(endpoints["discovery_port"]),
-            device_service=str(endpoints["device_service"]))
-        self.cameras.append(camera)
-        return camera
+            if (problem := image_problem(self._client, self.image)) is not None:
+                raise DockerBackendError(problem)
+            self._create_network()
+        except BaseException:
+            self.destroy()
+            raise
 
     def _create_network(self) -> None:
-        from testcontainers.core.network import Network  # noqa: PLC0415
-
-        from simulators.fleet.netns import _networks_in_use  # noqa: PLC0415
-
-        used = _networks_in_use()
-        if self._requested_subnet is not None:
-            candidates = [self._requested_subnet]
+        docker_types = importlib.import_module("docker.types")
+        docker_errors = importlib.import_module("docker.errors")
+        used = networks_in_use()
+        if self._requested is not None:
+            candidates = [self._requested]
         else:
             candidates = [block for block in DEFAULT_POOL.subnets(new_prefix=24)
                           if not any(block.overlaps(net) for net in used)]
-        docker_types = importlib.import_module("docker.types")
         last_error: Exception | None = None
         for subnet in candidates[:16]:
-            if not any(subnet.subnet_of(private) for private in _PRIVATE) or any(
+            if not any(subnet.subnet_of(private) for private in PRIVATE_RANGES) or any(
                     subnet.overlaps(net) for net in used):
                 raise DockerBackendError(f"subnet {subnet} is not RFC 1918 space or overlaps a "
                                          "route of this machine")
+            if subnet.num_addresses - 3 < len(self._wanted):
+                raise DockerBackendError(f"subnet {subnet} has no room for "
+                                         f"{len(self._wanted)} cameras")
             gateway = str(subnet.network_address + 1)
-            network = Network(docker_network_kw={
-                "driver": "bridge",
-                "internal": True,  # no route out of the segment, no NAT
-                "ipam": docker_types.IPAMConfig(pool_configs=[
-                    docker_types.IPAMPool(subnet=str(subnet), gateway=gateway)]),
-                "options": {"com.docker.network.bridge.enable_ip_masquerade": "false"},
-                "labels": {_LABEL: self.network_name},
-            })
-            network.name = self.network_name
             try:
-                network.create()
-            except Exception as exc:  # docker.errors.APIError: the pool overlaps a network
+                self._network = self._client.networks.create(
+                    self.network_name, driver="bridge", internal=True,  # no route out, no NAT
+                    ipam=docker_types.IPAMConfig(pool_configs=[
+                        docker_types.IPAMPool(subnet=str(subnet), gateway=gateway)]),
+                    options={"com.docker.network.bridge.enable_ip_masquerade": "false"},
+                    labels={LABEL: self.network_name}, check_duplicate=True)
+            except docker_errors.APIError as exc:  # the pool overlaps another network
                 last_error = exc
                 continue
-            self._network, self.subnet = network, subnet
-            self._addresses = itertools.islice(subnet.hosts(), 1, None)  # .1 is the gateway
+            self.subnet = subnet
+            hosts = itertools.islice(subnet.hosts(), 1, None)  # .1 is the gateway
+            self.cameras = [_Camera(camera_id, mac, str(next(hosts)))
+                            for camera_id, mac in self._wanted]
             # Docker names a user network's bridge br-<first 12 hex digits of its id>.
-            bridge = f"br-{(network.id or '')[:12]}"
+            bridge = f"br-{self._network.id[:12]}"
             if (problem := _route_is_local_bridge(str(subnet.network_address + 2),
                                                   bridge)) is not None:
-                self.stop()
                 raise DockerBackendError(f"refusing to start cameras: {problem}")
+            _forward_nothing_from(bridge)
             return
         raise DockerBackendError(f"could not create network {self.network_name}: {last_error}")
 
-    def _wait_for_endpoints(self, container: Any, camera_id: str) -> dict[str, Any]:
-        deadline = time.monotonic() + self.start_timeout
-        while True:
-            stdout, stderr = container.get_logs()
-            for line in stdout.decode(errors="replace").splitlines():
-                with contextlib.suppress(ValueError):
-                    data = json.loads(line)
-                    if isinstance(data, dict) and "device_service" in data:
-                        return data
+    def start_workers(self) -> list[tuple[ContainerWorker, Connection]]:
+        """One container per camera, each a worker that dialled back; in camera order.
+
+        A worker's start costs ~1.5 s of CPU (imports, the WSDLs); only :attr:`warming` start
+        at once, so a fleet starting takes its share of the machine, not all of it.
+        """
+        if self._network is None:
+            raise DockerBackendError("the network is not created")
+        key = link.new_key()
+        listener = link.listen(self.manager_address)
+        index_of = {camera.address: i for i, camera in enumerate(self.cameras)}
+        containers: dict[int, Any] = {}
+        started_at: dict[int, float] = {}
+        conns: dict[int, Connection] = {}
+        try:
+            port = listener.getsockname()[1]
+            while len(conns) < len(self.cameras):
+                while len(containers) < len(self.cameras) and (
+                        len(containers) - len(conns) < self.warming):
+                    index = len(containers)
+                    containers[index] = self._start_container(self.cameras[index], port, key)
+                    started_at[index] = time.monotonic()
+                due = min(at for i, at in started_at.items() if i not in conns)
+                due += self.start_timeout
+                try:
+                    peer, conn = link.accept(listener, key, min(due, time.monotonic() + 1))
+                except link.LinkError:
+                    self._raise_if_exited(containers)
+                    if time.monotonic() >= due:
+                        late = [self.cameras[i].camera_id for i in containers if i not in conns]
+                        raise DockerBackendError(
+                            f"the workers of {', '.join(late)} did not dial back within "
+                            f"{self.start_timeout} s") from None
+                    continue
+                if (index := index_of.get(peer, -1)) not in containers or index in conns:
+                    conn.close()  # holds the key, yet not one of ours: never trust it
+                    continue
+                conns[index] = conn
+        finally:
+            listener.close()
+        return [(ContainerWorker(containers[i]), conns[i]) for i in range(len(self.cameras))]
+
+    def _start_container(self, camera: _Camera, port: int, key: str) -> Any:
+        docker_types = importlib.import_module("docker.types")
+        api_version = self._client.api.api_version
+        # Docker before API 1.44 ignores an endpoint's MAC; the container's own is the old way.
+        per_endpoint = not importlib.import_module("docker.utils").version_lt(api_version,
+                                                                               "1.44")
+        endpoint = docker_types.EndpointConfig(
+            api_version, ipv4_address=camera.address,
+            mac_address=camera.mac if per_endpoint else None)
+        container = self._client.containers.create(
+            self.image, ["python", "-m", "simulators.fleet.worker", "--connect",
+                         f"{self.manager_address}:{port}"],
+            environment={link.KEY_ENV: key},
+            network=self.network_name, networking_config={self.network_name: endpoint},
+            mac_address=None if per_endpoint else camera.mac,
+            labels={LABEL: self.network_name, "camfleet.camera": camera.camera_id},
+            # Spec ports below 1024 (80, 161) without root or capabilities in the container.
+            sysctls={"net.ipv4.ip_unprivileged_port_start": "0"},
+            cap_drop=["ALL"], security_opt=["no-new-privileges"])
+        container.start()
+        container.reload()
+        return container
+
+    def _raise_if_exited(self, containers: dict[int, Any]) -> None:
+        for index, container in containers.items():
+            camera = self.cameras[index]
             container.reload()
             if container.status in ("exited", "dead"):
-                raise DockerBackendError(f"camera {camera_id} exited: "
-                                         f"{stderr.decode(errors='replace')[-2000:]}")
-            if time.monotonic() > deadline:
-                raise DockerBackendError(f"camera {camera_id} printed no endpoints within "
-                                         f"{self.start_timeout} s")
-            time.sleep(0.2)
+                logs = container.logs(stdout=False, stderr=True).decode(errors="replace")
+                raise DockerBackendError(f"the worker of camera {camera.camera_id} exited "
+                                         f"({container.attrs['State']['ExitCode']}): "
+                                         f"{logs[-2000:]}")
 
-    def stop(self) -> None:
+    def containers(self) -> list[str]:
+        """Ids of this network's containers that exist now."""
+        if self._client is None:
+            return []
+        return [c.id for c in self._client.containers.list(
+            all=True, filters={"label": f"{LABEL}={self.network_name}"})]
+
+    def destroy(self) -> None:
         """Remove every container and the network. Idempotent; gone pieces are fine."""
-        containers, self._containers = self._containers, []
-        for container in containers:
-            # SIGTERM first so the camera says Bye; then remove (never started: nothing to do).
-            with contextlib.suppress(Exception):
-                container.get_wrapped_container().stop(timeout=5)
-            with contextlib.suppress(Exception):
-                container.stop()
-        network, self._network = self._network, None
-        if network is not None:
-            with contextlib.suppress(Exception):
-                network.remove()
-        self.cameras = []
-
-    def __enter__(self) -> DockerCameraRunner:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
+        client, self._client = self._client, None
+        if client is None:
+            return
+        docker_errors = importlib.import_module("docker.errors")
+        try:
+            for container in client.containers.list(
+                    all=True, filters={"label": f"{LABEL}={self.network_name}"}):
+                with contextlib.suppress(docker_errors.NotFound):
+                    container.remove(force=True)
+            network, self._network = self._network, None
+            if network is not None:
+                with contextlib.suppress(docker_errors.NotFound):
+                    network.remove()
+        finally:
+            client.close()

@@ -1,9 +1,11 @@
 """A fleet of simulated cameras, each at its own address, spread over worker processes.
 
-    >>> from simulators.fleet import Fleet, generate_fleet     # doctest: +SKIP
-    >>> with Fleet.generated(count=20, seed=1) as fleet:
-    ...     fleet.add_fault("cam-0003", {"kind": "mount_shifted", "pan_deg": 4})
-    ...     fleet.manifest().save("fleet.json")
+    >>> from simulators.fleet.fleet import Fleet
+    >>> with Fleet.generated(count=2, seed=1) as fleet:    # two cameras on loopback addresses
+    ...     fleet.add_fault("cam-0001", {"kind": "mount_shifted", "pan_deg": 4})
+    ...     [target.id for target in fleet.manifest().targets]
+    [{'note': '', 'kind': 'mount_shifted', 'pan_deg': 4.0, 'tilt_deg': 0.0}]
+    ['cam-0000', 'cam-0001']
 
 Backends decide where a camera's address lives:
 
@@ -11,8 +13,10 @@ Backends decide where a camera's address lives:
   in full, so every camera has its own IP and the standard ports when we may bind them;
 * ``netns`` (root): one network namespace per camera on a bridge; the manager side has an
   address on the bridge, and discovery and SNMP cross a real L2 segment;
-* ``docker``: one container per camera through testcontainers; without a Docker daemon it
-  stops with a message saying so.
+* ``docker``: one container per camera (each a worker hosting that camera) on an internal
+  bridge network; the manager side has the gateway address. Without a Docker daemon, or
+  without the image (``python -m simulators.fleet.docker_image``), it stops with a message
+  saying so.
 
 The supervisor owns workers (``simulators.fleet.worker``), the manifest and the control API;
 ``stop()`` makes every camera say Bye and leaves no process, namespace or address behind.
@@ -20,9 +24,8 @@ The supervisor owns workers (``simulators.fleet.worker``), the manifest and the 
 
 from __future__ import annotations
 
-import ipaddress
+import contextlib
 import os
-import random
 import socket
 import subprocess
 import sys
@@ -35,7 +38,9 @@ from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any
 
-from devmgr.targets import (
+from camfleet.protocols import wsdiscovery as wsd
+from camfleet.targets import (
+    FleetCamera,
     FleetInfo,
     OnvifCredentials,
     SnmpCredentials,
@@ -43,18 +48,30 @@ from devmgr.targets import (
     Target,
     TargetsFile,
 )
-from simulators.faults import ACTIONS, FAULT_KINDS, fault_to_json, parse_fault
+from simulators.faults import ACTIONS, FAULT_KINDS, effective_spec, fault_to_json, parse_fault
+from simulators.fleet.addresses import loopback_addresses
+from simulators.fleet.control import ControlServer
+from simulators.fleet.errors import FleetError, NoSuchCamera
 from simulators.fleet.generate import FleetMember, generate_fleet
+from simulators.fleet.switching import FleetSwitches
 from simulators.fleet.worker import CameraLaunch, WorkerOptions
-from simulators.spec import CameraSpec
+from simulators.spec import CameraSpec, LivingWorld
+from simulators.switch.model import SwitchSpec
+
+__all__ = [
+    "BACKENDS",
+    "CAMERAS_PER_WORKER",
+    "Fleet",
+    "FleetError",
+    "FleetState",
+    "NoSuchCamera",
+    "default_ports",
+    "loopback_addresses",
+]
 
 BACKENDS = ("loopback", "netns", "docker")
 #: Cameras per worker process below which one worker is enough.
 CAMERAS_PER_WORKER = 64
-
-
-class FleetError(RuntimeError):
-    """The fleet could not do what was asked; the message says what and, where it can, why."""
 
 
 class FleetState(Enum):
@@ -68,45 +85,9 @@ def default_ports() -> tuple[int, int]:
     return (80, 161) if os.geteuid() == 0 else (8080, 1161)
 
 
-def loopback_addresses(count: int, base: str | None = None, port: int = 80) -> list[str]:
-    """``count`` addresses in a /16 of 127.0.0.0/8, skipping .0 and .255 host bytes.
-
-    Without ``base``, a /16 between 127.100.0.0 and 127.249.0.0 is picked at random and taken
-    only if nothing listens on its first address, so fleets of parallel test workers do not
-    collide; 127.0.0.0/16 (where 127.0.0.1 lives) is never used.
-    """
-    if base is None:
-        rng = random.SystemRandom()
-        for _ in range(20):
-            candidate = f"127.{rng.randrange(100, 250)}.0.0/16"
-            if _free(f"{candidate.rsplit('.', 2)[0]}.0.1", port):
-                base = candidate
-                break
-        else:
-            raise FleetError("found no free 127.x.0.0/16 for the fleet; pass --address-base")
-    try:
-        network = ipaddress.IPv4Network(base)
-    except ValueError as exc:
-        raise FleetError(f"not an IPv4 network: {base} ({exc})") from exc
-    if not network.subnet_of(ipaddress.IPv4Network("127.0.0.0/8")):
-        raise FleetError(f"loopback fleets live in 127.0.0.0/8, not {base}")
-    addresses = []
-    for host in network.hosts():
-        if not 0 < int(host) % 256 < 255 or host == ipaddress.IPv4Address("127.0.0.1"):
-            continue
-        addresses.append(str(host))
-        if len(addresses) == count:
-            return addresses
-    raise FleetError(f"{base} has room for {len(addresses)} cameras, not {count}")
-
-
-def _free(address: str, port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind((address, port))
-        except OSError:
-            return False
-    return True
+def default_rtsp_port() -> int:
+    """RTSP's standard port where we may bind it."""
+    return 554 if os.geteuid() == 0 else 8554
 
 
 class Fleet:
@@ -115,8 +96,9 @@ class Fleet:
     def __init__(self, members: Sequence[FleetMember], *, backend: str = "loopback",
                  workers: int | None = None, address_base: str | None = None,
                  http_port: int | None = None, snmp_port: int | None = None,
-                 discovery_port: int = 3702, reboot_seconds: float = 2.0,
-                 share_transports: bool = True, call_timeout_s: float = 120.0) -> None:
+                 discovery_port: int = wsd.PORT, reboot_seconds: float = 2.0,
+                 share_transports: bool = True, call_timeout_s: float = 120.0,
+                 switches: Sequence[SwitchSpec] = ()) -> None:
         if backend not in BACKENDS:
             raise FleetError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
         ids = [m.spec.id for m in members]
@@ -137,20 +119,30 @@ class Fleet:
         wanted = workers or max(1, min(os.cpu_count() or 1,
                                        -(-len(members) // CAMERAS_PER_WORKER)))
         self._worker_count = max(1, min(wanted, len(members) or 1))
-        self._processes: list[subprocess.Popen[bytes]] = []
+        if backend == "docker":  # one container, so one worker, per camera
+            self._worker_count = len(members)
+        #: ``subprocess.Popen``, or a docker ``ContainerWorker`` with the same methods.
+        self._processes: list[Any] = []
         self._conns: list[Connection] = []
         self._locks: list[threading.Lock] = []
         self._where: dict[str, int] = {}
         self._launched: dict[str, CameraSpec] = {}
         self._ports: dict[str, dict[str, Any]] = {}
         self._netns_of: dict[str, str] = {}
+        self._container_of: dict[str, str] = {}
         #: Faults in force per camera, as the supervisor last set them (the manifest lists them).
         self._faults: dict[str, list[dict[str, Any]]] = {
             m.spec.id: [fault_to_json(f) for f in m.faults if f.kind not in ACTIONS]
             for m in members}
+        if any(m.attachment is not None for m in members) and not switches:
+            raise FleetError("cameras are attached to switches but the fleet has none")
+        #: The access switches and where each camera is plugged in (None: no switches).
+        self.switches = FleetSwitches(switches, {m.spec.id: m.attachment for m in members}) \
+            if switches else None
+        self._switch_addresses: list[str] = []
         self._network: Any = None
         self.manager_address = "127.0.0.1"
-        self.control: Any = None
+        self.control: ControlServer | None = None
         self.started_at = ""
         self.start_seconds = 0.0
 
@@ -177,9 +169,8 @@ class Fleet:
             for worker in range(self._worker_count):
                 for info in self._receive(worker, "start"):
                     self._ports[info["id"]] = info
+            self._start_switches()
             if control_port is not None:
-                from simulators.fleet.control import ControlServer  # noqa: PLC0415
-
                 self.control = ControlServer(self, port=control_port)
                 self.control.start()
         except BaseException:
@@ -195,7 +186,9 @@ class Fleet:
         count = len(self._members)
         namespaces: list[str | None] = [None] * count
         if self.backend == "loopback":
-            addresses = loopback_addresses(count, self._address_base, self._http_port)
+            extra = len(self.switches.specs) if self.switches is not None else 0
+            addresses = loopback_addresses(count + extra, self._address_base, self._http_port)
+            addresses, self._switch_addresses = addresses[:count], addresses[count:]
         elif self.backend == "netns":
             from simulators.fleet import netns  # noqa: PLC0415
 
@@ -210,16 +203,26 @@ class Fleet:
             addresses = [host.address for host in network.hosts]
             namespaces = [host.name for host in network.hosts]
         else:
-            from simulators.fleet.docker_backend import docker_unavailable_reason  # noqa: PLC0415
+            from simulators.fleet.docker_backend import (  # noqa: PLC0415
+                DockerBackendError,
+                DockerCameraNetwork,
+            )
 
-            reason = docker_unavailable_reason()
-            raise FleetError(reason or "the docker backend cannot run fleets from this "
-                             "supervisor yet; use --backend loopback or netns")
+            docker = DockerCameraNetwork([(m.spec.id, m.spec.identity.mac)
+                                          for m in self._members])
+            self._network = docker  # destroyed by _teardown, however far create() got
+            try:
+                docker.create()
+            except DockerBackendError as exc:
+                raise FleetError(str(exc)) from exc
+            self.manager_address = docker.manager_address
+            addresses = docker.addresses
         launches = []
         for member, address, namespace in zip(self._members, addresses, namespaces,
                                               strict=True):
             spec = member.spec.with_network(address=address, http_port=self._http_port,
-                                            discovery_port=self.discovery_port)
+                                            discovery_port=self.discovery_port,
+                                            rtsp_port=self._rtsp_port(member.spec))
             spec = spec.model_copy(update={"snmp": spec.snmp.model_copy(
                 update={"port": self._snmp_port})})
             self._launched[spec.id] = spec
@@ -228,6 +231,48 @@ class Fleet:
             launches.append(CameraLaunch(spec, [fault_to_json(f) for f in member.faults],
                                          namespace))
         return launches
+
+    def _start_switches(self) -> None:
+        """Serve the switches (loopback: an address each; else on the manager's side) and plug
+        every camera in where its faults say."""
+        if self.switches is not None:
+            self.switches.start(self._switch_addresses, self._snmp_port, self.manager_address)
+            self.switches.on_power = self._power_changed
+            for camera_id in self._launched:
+                self._place(camera_id)
+
+    def _set_link(self, camera_id: str) -> None:
+        """netns: a removed or unpowered camera's bridge port goes down (ARP dies with it)."""
+        namespace = self._netns_of.get(camera_id)
+        if namespace is not None and self._network is not None:
+            gone = any(f["kind"] == "removed" for f in self._faults[camera_id]) or (
+                self.switches is not None and camera_id in self.switches.unpowered)
+            self._network.set_link(namespace, up=not gone)
+
+    def _place(self, camera_id: str) -> None:
+        self._set_link(camera_id)
+        if self.switches is None:
+            return
+        faults = self._faults[camera_id]
+        spec = effective_spec(self._launched[camera_id], [parse_fault(f) for f in faults])
+        self.switches.place(camera_id, spec.identity.mac, spec.hostname or camera_id, faults)
+
+    def _worker_faults(self, camera_id: str, faults: list[dict[str, Any]]) -> list[Any]:
+        return self.switches.worker_faults(camera_id, faults) if self.switches else faults
+
+    def _power_changed(self, camera_id: str, powered: bool) -> None:
+        """A manager switched the camera's PoE port (on the switches' thread: hand it over)."""
+        def apply() -> None:
+            with contextlib.suppress(FleetError):  # the fleet is stopping
+                self._call(camera_id, "faults", camera_id,
+                           self._worker_faults(camera_id, self._faults[camera_id]))
+                self._set_link(camera_id)
+        threading.Thread(target=apply, name=f"poe-{camera_id}", daemon=True).start()
+
+    def _rtsp_port(self, spec: CameraSpec) -> int:
+        if spec.network.rtsp_port is not None:
+            return spec.network.rtsp_port
+        return 0 if self._http_port == 0 else default_rtsp_port()
 
     def _spawn_workers(self) -> None:
         """Start workers as ``python -m simulators.fleet.worker`` with a socket pair each.
@@ -238,18 +283,31 @@ class Fleet:
         options = WorkerOptions(reboot_seconds=self._reboot_seconds,
                                 share_transports=self._share and self.backend == "loopback",
                                 share_snmp=self._share,
-                                discovery_port=self.discovery_port)
-        for _ in range(self._worker_count):
-            parent_sock, child_sock = socket.socketpair()
-            process = subprocess.Popen(
-                [sys.executable, "-m", "simulators.fleet.worker", str(child_sock.fileno())],
-                pass_fds=[child_sock.fileno()], stdin=subprocess.DEVNULL)
-            child_sock.close()
-            conn = Connection(parent_sock.detach())
+                                discovery_port=self.discovery_port,
+                                own_namespace=self.backend == "docker")
+        if self.backend == "docker":
+            try:
+                spawned: list[tuple[Any, Connection]] = self._network.start_workers()
+            except Exception as exc:  # DockerBackendError, or the daemon failing midway
+                raise FleetError(f"the docker fleet did not start: {exc}") from exc
+            self._container_of = {camera.camera_id: worker.container_id for camera, (worker, _)
+                                  in zip(self._network.cameras, spawned, strict=True)}
+        else:
+            spawned = [self._spawn_local_worker() for _ in range(self._worker_count)]
+        for process, conn in spawned:
             conn.send(options)
             self._processes.append(process)
             self._conns.append(conn)
             self._locks.append(threading.Lock())
+
+    @staticmethod
+    def _spawn_local_worker() -> tuple[subprocess.Popen[bytes], Connection]:
+        parent_sock, child_sock = socket.socketpair()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "simulators.fleet.worker", str(child_sock.fileno())],
+            pass_fds=[child_sock.fileno()], stdin=subprocess.DEVNULL)
+        child_sock.close()
+        return process, Connection(parent_sock.detach())
 
     def _receive(self, worker: int, what: str) -> Any:
         conn = self._conns[worker]
@@ -270,7 +328,7 @@ class Fleet:
         try:
             worker = self._where[camera_id]
         except KeyError:
-            raise FleetError(f"no camera {camera_id!r} in this fleet") from None
+            raise NoSuchCamera(f"no camera {camera_id!r} in this fleet") from None
         with self._locks[worker]:
             self._conns[worker].send(command)
             return self._receive(worker, command[0])
@@ -283,6 +341,8 @@ class Fleet:
         self._teardown()
 
     def _teardown(self) -> None:
+        if self.switches is not None:
+            self.switches.stop()
         if self.control is not None:
             self.control.stop()
             self.control = None
@@ -331,13 +391,14 @@ class Fleet:
             parsed = [fault_to_json(parse_fault(f)) for f in faults]
         except ValueError as exc:  # pydantic's ValidationError is a ValueError
             raise FleetError(f"invalid fault for {camera_id}: {exc}") from exc
-        self._call(camera_id, "faults", camera_id, parsed)
+        self._call(camera_id, "faults", camera_id, self._worker_faults(camera_id, parsed))
         self._faults[camera_id] = [f for f in parsed if f["kind"] not in ACTIONS]
+        self._place(camera_id)
         return self._faults[camera_id]
 
     def faults(self, camera_id: str) -> list[dict[str, Any]]:
         if camera_id not in self._faults:
-            raise FleetError(f"no camera {camera_id!r} in this fleet")
+            raise NoSuchCamera(f"no camera {camera_id!r} in this fleet")
         return list(self._faults[camera_id])
 
     def add_fault(self, camera_id: str, fault: Any) -> list[dict[str, Any]]:
@@ -351,6 +412,16 @@ class Fleet:
 
     def reboot(self, camera_id: str) -> None:
         self._call(camera_id, "reboot", camera_id)
+
+    def set_world(self, camera_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change a camera's living world (``LivingWorld`` fields: clock, weather, traffic);
+        its clock starts again at ``start_hour``. Returns the world now in force."""
+        try:
+            LivingWorld.model_validate(changes)
+        except ValueError as exc:
+            raise FleetError(f"invalid world for {camera_id}: {exc}") from exc
+        result: dict[str, Any] = self._call(camera_id, "world", camera_id, dict(changes))
+        return result
 
     def truth(self, camera_id: str) -> dict[str, Any]:
         """What the camera really is: effective spec, faults, PTZ, mount, boots ..."""
@@ -372,6 +443,7 @@ class Fleet:
     def manifest(self) -> TargetsFile:
         """The fleet as a targets file: what the manager and the acceptance suite consume."""
         targets = []
+        members: dict[str, FleetCamera] = {}
         for camera_id, spec in self._launched.items():
             ports = self._ports.get(camera_id, {})
             http_port = ports.get("http_port", spec.network.http_port)
@@ -389,12 +461,18 @@ class Fleet:
                     v3=SnmpV3Credentials(user=v3.name, auth_protocol=v3.auth_protocol,
                                          auth_key=v3.auth_key, priv_protocol=v3.priv_protocol,
                                          priv_key=v3.priv_key) if v3 else None),
-                serial=spec.identity.serial, mac=spec.identity.mac,
-                faults=tuple(self._faults.get(camera_id, [])),
-                netns=self._netns_of.get(camera_id)))
+                serial=spec.identity.serial, mac=spec.identity.mac))
+            member = FleetCamera(faults=tuple(self._faults.get(camera_id, [])),
+                                 netns=self._netns_of.get(camera_id),
+                                 container=self._container_of.get(camera_id),
+                                 attachment=self.switches.attachment(camera_id)
+                                 if self.switches is not None else None)
+            if member != FleetCamera():
+                members[camera_id] = member
         info = FleetInfo(backend=self.backend,  # type: ignore[arg-type]
                          control_url=self.control.url if self.control else "",
                          pid=os.getpid(), started_at=self.started_at,
                          manager_address=self.manager_address,
-                         discovery_port=self.discovery_port)
-        return TargetsFile(targets=tuple(targets), fleet=info)
+                         discovery_port=self.discovery_port, members=members)
+        return TargetsFile(targets=tuple(targets), fleet=info,
+                           switches=self.switches.targets() if self.switches else ())

@@ -19,6 +19,11 @@ from ``defaults`` and a named ``template``, or a ``count`` of generated cameras 
       - id: gate-1           # one described camera (generated first, then overridden)
         location: {address: "North gate"}
         faults: [{kind: mount_shifted, pan_deg: 4}]
+        attachment: {switch: sw-north, port: 3}   # plugged into a simulated switch
+
+A top-level ``switches`` list adds simulated access switches (:mod:`simulators.switch`,
+loaded by :func:`load_fleet_switches`); a ``count`` entry's attachment takes consecutive
+ports from the one given, and cameras without one are placed on free ports by the fleet.
 
 Network addresses and ports are not the file's business: the backend assigns them.
 """
@@ -35,7 +40,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from devmgr.model import (
+from camfleet.model import (
     DeviceIdentity,
     GeoPosition,
     Mount,
@@ -46,7 +51,8 @@ from devmgr.model import (
     Range,
     format_validation_error,
 )
-from simulators.faults import Fault, offset_position, parse_fault
+from simulators.faults import Fault, parse_fault
+from simulators.moves import offset_position
 from simulators.spec import (
     CameraSpec,
     Location,
@@ -59,6 +65,7 @@ from simulators.spec import (
     SpecError,
     User,
 )
+from simulators.switch.model import Attachment, SwitchSpec
 
 #: Wuhan, Jianghan district: the default city centre.
 CITY_CENTRE = GeoPosition(latitude=30.5928, longitude=114.3055, elevation=25.0)
@@ -185,6 +192,30 @@ def generate_fleet(count: int, seed: int = 0, **options: Any) -> list[CameraSpec
 class FleetMember:
     spec: CameraSpec
     faults: list[Fault] = field(default_factory=list)
+    #: Switch and port it is plugged into (None: the fleet places it, if it has switches).
+    attachment: Attachment | None = None
+
+
+def load_fleet_switches(path: str | Path) -> list[SwitchSpec]:
+    """The ``switches`` of a fleet file (none: ``[]``); a bad entry fails with its field."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SpecError(f"{path}: cannot read fleet file: {exc}") from exc
+    raw = data.get("switches") if isinstance(data, dict) else None
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise SpecError(f"{path}: 'switches' is a list of switches")
+    switches = []
+    for number, entry in enumerate(raw, start=1):
+        try:
+            switches.append(SwitchSpec.model_validate(entry))
+        except ValidationError as exc:
+            raise SpecError(f"{path}: switches[{number}]: invalid switch:\n"
+                            f"{format_validation_error(exc)}") from exc
+    return switches
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -195,6 +226,14 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
         else:
             merged[key] = value
     return merged
+
+
+def _attachment(where: str, raw: Any) -> Attachment | None:
+    try:
+        return None if raw is None else Attachment.model_validate(raw)
+    except ValidationError as exc:
+        raise SpecError(f"{where}: invalid attachment:\n"
+                        f"{format_validation_error(exc)}") from exc
 
 
 def load_fleet_file(path: str | Path) -> list[FleetMember]:
@@ -219,6 +258,7 @@ def load_fleet_file(path: str | Path) -> list[FleetMember]:
         count = int(entry.pop("count", 1))
         seed = int(entry.pop("seed", 0))
         template_name = entry.pop("template", None)
+        attachment_raw = entry.pop("attachment", None)
         if template_name is not None and template_name not in templates:
             raise SpecError(f"{where}: unknown template {template_name!r} "
                             f"(defined: {', '.join(templates) or 'none'})")
@@ -228,6 +268,7 @@ def load_fleet_file(path: str | Path) -> list[FleetMember]:
             faults = [parse_fault(f) for layer in layers for f in layer.pop("faults", None) or []]
         except ValidationError as exc:
             raise SpecError(f"{where}: invalid fault:\n{format_validation_error(exc)}") from exc
+        attachment = _attachment(where, attachment_raw)
         overrides = deep_merge(deep_merge(layers[0], layers[1]), entry)
         for k in range(count):
             index = len(members)
@@ -241,7 +282,10 @@ def load_fleet_file(path: str | Path) -> list[FleetMember]:
             except ValidationError as exc:
                 raise SpecError(f"{where}: invalid camera:\n"
                                 f"{format_validation_error(exc)}") from exc
-            members.append(FleetMember(spec, list(faults)))
+            placed = None if attachment is None else _attachment(
+                f"{where} (camera {k + 1} of {count})",
+                {**attachment.model_dump(), "port": attachment.port + k})
+            members.append(FleetMember(spec, list(faults), placed))
     ids = [m.spec.id for m in members]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:

@@ -1,14 +1,17 @@
 """A fleet worker: one process, one event loop, a shard of the fleet's cameras.
 
 The supervisor (``simulators.fleet.fleet.Fleet``) talks to each worker over a
-``multiprocessing`` pipe with small command tuples; a reader thread hands each command to the
-event loop and sends the answer back. Cameras of a worker share one HTTP server, and (on the
-loopback) one WS-Discovery multicast socket, which is what makes a thousand cameras cheap.
+``multiprocessing`` connection with small command tuples: a socket pair for a local worker,
+a TCP link it dials back on for a worker in a container (``simulators.fleet.link``). A reader
+thread hands each command to the event loop and sends the answer back. Cameras of a worker
+share one HTTP server, and (on the loopback) one WS-Discovery multicast socket, which is what
+makes a thousand cameras cheap.
 
 Commands (each answered with ``("ok", result)`` or ``("error", message)``)::
 
     ("start", [CameraLaunch, ...])      -> [{"id", "http_port", "snmp_port", "discovery_port"}]
     ("faults", camera_id, [fault, ...]) -> None          replace the faults in force
+    ("world", camera_id, {field: value}) -> dict         change the living world (clock restarts)
     ("truth", camera_id)                -> dict          what really is (for tests)
     ("reboot", camera_id)               -> None
     ("stats",)                          -> dict          cameras, requests served, RSS
@@ -20,7 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import importlib
 import logging
+import os
 import resource
 import sys
 import threading
@@ -29,8 +34,9 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
+from camfleet.protocols import wsdiscovery as wsd
 from simulators.faults import Fault, fault_to_json, parse_fault
-from simulators.spec import CameraSpec
+from simulators.spec import CameraSpec, LivingWorld
 
 if TYPE_CHECKING:
     from simulators.camera import SocketPlacement
@@ -57,17 +63,44 @@ class WorkerOptions:
     #: Share one SNMP engine even where sockets cannot be shared (each socket is still the
     #: camera's own, opened in its namespace).
     share_snmp: bool = True
-    discovery_port: int = 3702
+    discovery_port: int = wsd.PORT
     group_interface: str = "127.0.0.1"
+    #: The worker runs inside its cameras' network namespace (a container): its interface
+    #: has the one address the fleet assigned, so cameras there cannot be ``readdressed``.
+    own_namespace: bool = False
 
 
-def worker_main(fd: int) -> None:
-    """Entry point of a worker process: the supervisor's end of the pipe is file ``fd``; the
-    first message on it is the ``WorkerOptions``."""
+def worker_main(conn: Connection) -> None:
+    """Serve the supervisor on ``conn``; its first message is the ``WorkerOptions``."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s worker %(message)s")
-    conn = Connection(fd)
     options = conn.recv()
     asyncio.run(Worker(conn, options).run())
+
+
+def _warm_up() -> None:
+    """Pay before dialling what the first camera would pay on "start" (~1 s of CPU: the camera
+    stack's imports, the parsed WSDLs), while the supervisor still starts other workers."""
+    from camfleet.protocols.onvif_schema import onvif_schema  # noqa: PLC0415
+
+    for module in ("simulators.camera", "simulators.discovery", "simulators.snmp_agent"):
+        importlib.import_module(module)
+    onvif_schema()
+
+
+def main(argv: list[str]) -> None:
+    """``FD``: the supervisor's end of a socket pair (a local worker);
+    ``--connect HOST:PORT``: dial the supervisor with the key in ``$CAMFLEET_WORKER_KEY``
+    (a worker in a container, see ``simulators.fleet.link``)."""
+    if argv[:1] == ["--connect"] and len(argv) == 2:
+        from simulators.fleet.link import KEY_ENV, dial  # noqa: PLC0415
+
+        _warm_up()
+        host, _, port = argv[1].rpartition(":")
+        worker_main(dial((host, int(port)), os.environ[KEY_ENV]))
+    elif len(argv) == 1 and argv[0].isdigit():
+        worker_main(Connection(int(argv[0])))
+    else:
+        sys.exit("usage: python -m simulators.fleet.worker FD | --connect HOST:PORT")
 
 
 
@@ -81,6 +114,7 @@ class Worker:
         self.shared = SharedTransports()
         self._stopped = asyncio.Event()
         self._namespace_lock = asyncio.Lock()
+        self._namespace_holder: asyncio.Task[Any] | None = None
 
     async def run(self) -> None:
         from simulators.discovery import SharedGroupSocket  # noqa: PLC0415
@@ -144,6 +178,9 @@ class Worker:
             if launch.netns is not None:
                 shared = SharedTransports(http=self.shared.http, snmp=self.shared.snmp,
                                           placement=self._namespace_placement(launch.netns))
+            elif self.options.own_namespace:
+                shared = SharedTransports(http=self.shared.http, snmp=self.shared.snmp,
+                                          placement=_already_in_place)
             elif self.options.share_transports:
                 shared = self.shared
             else:
@@ -166,15 +203,32 @@ class Worker:
         @contextlib.asynccontextmanager
         async def placement() -> AsyncIterator[None]:
             # Sockets belong to the namespace their creating thread is in. One camera at a
-            # time holds the lock, so no other camera's sockets open during the switch.
-            async with self._namespace_lock:
+            # time holds the lock, so no other camera's sockets open during the switch. The
+            # holder may place again (a camera starting its services places its RTSP server,
+            # which places its own sockets): that nests, instead of waiting on itself.
+            task = asyncio.current_task()
+            if task is not None and task is self._namespace_holder:
                 with entered(netns):
                     yield
+                return
+            async with self._namespace_lock:
+                self._namespace_holder = task
+                try:
+                    with entered(netns):
+                        yield
+                finally:
+                    self._namespace_holder = None
 
         return placement
 
     async def cmd_faults(self, camera_id: str, faults: list[dict[str, Any]]) -> None:
         await self._camera(camera_id).set_faults([parse_fault(f) for f in faults])
+
+    async def cmd_world(self, camera_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        camera = self._camera(camera_id)
+        world = LivingWorld.model_validate({**camera.world.model_dump(), **changes})
+        camera.set_world(world)
+        return world.model_dump(mode="json")
 
     async def cmd_reboot(self, camera_id: str) -> None:
         await self._camera(camera_id).reboot()
@@ -197,11 +251,19 @@ class Worker:
         self._stopped.set()
 
 
+@contextlib.asynccontextmanager
+async def _already_in_place() -> AsyncIterator[None]:
+    """The placement of a camera in the worker's own namespace: sockets open right here, and
+    (a placement of its own) the camera keeps its one address."""
+    yield
+
+
 def camera_truth(camera: Any) -> dict[str, Any]:
     """What the camera really is right now, for tests to compare with what a client concludes."""
     state = camera.state
     position = state.ptz.position()
     pan_tilt, zoom = state.ptz.status()
+    conditions = camera.world_now()
     return {
         "id": camera.base_spec.id,
         "status": camera.status.value,
@@ -221,8 +283,10 @@ def camera_truth(camera: Any) -> dict[str, Any]:
         "presets": {t: p.model_dump(mode="json") for t, p in state.presets.items()},
         "home": state.home.model_dump(mode="json"),
         "requests_served": camera.http.dispatcher.requests_served,
+        "world": camera.world.model_dump(mode="json"),
+        "conditions": conditions.truth() if conditions is not None else None,
     }
 
 
 if __name__ == "__main__":
-    worker_main(int(sys.argv[1]))
+    main(sys.argv[1:])

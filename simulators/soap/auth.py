@@ -18,7 +18,7 @@ import hmac
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -104,9 +104,9 @@ def verify_username_token(header: etree._Element | None, users: Mapping[str, Use
             raise not_authorized("UsernameToken nonce was already used (replay)")
         return user
     if kind == PASSWORD_TEXT:
-        if not hmac.compare_digest(user.password.encode(), supplied.encode()):
-            raise not_authorized("The security token could not be authenticated or authorized")
-        return user
+        # ONVIF devices take PasswordDigest only; a clear-text password is refused even when
+        # it is right (SECURITY-1-1-1).
+        raise not_authorized("PasswordText is not accepted; use PasswordDigest")
     raise not_authorized(f"Unsupported password type {kind}")
 
 
@@ -116,8 +116,11 @@ class DigestAuthenticator:
     ALGORITHMS: ClassVar[dict[str, Callable[..., Any]]] = {"MD5": hashlib.md5,
                                                           "SHA-256": hashlib.sha256}
 
-    def __init__(self, realm: str, nonce_ttl_s: float = 300.0) -> None:
+    def __init__(self, realm: str, nonce_ttl_s: float = 300.0,
+                 algorithms: Sequence[str] = ("MD5",)) -> None:
         self.realm = realm
+        #: Challenged in this order; an answer with another algorithm is refused.
+        self.algorithms = tuple(algorithms)
         self._key = os.urandom(16)
         self._ttl = nonce_ttl_s
 
@@ -135,11 +138,12 @@ class DigestAuthenticator:
         return fresh and hmac.compare_digest(self._nonce(stamp), nonce)
 
     def challenges(self, stale: bool = False) -> list[str]:
-        """``WWW-Authenticate`` values, strongest first (a client picks one it knows)."""
+        """``WWW-Authenticate`` values, in the configured order (a client picks one it
+        knows; a naive one the first)."""
         nonce = self._nonce(int(time.time()))
         extra = ", stale=true" if stale else ""
         return [f'Digest realm="{self.realm}", qop="auth", algorithm={alg}, '
-                f'nonce="{nonce}"{extra}' for alg in ("SHA-256", "MD5")]
+                f'nonce="{nonce}"{extra}' for alg in self.algorithms]
 
     def verify(self, authorization: str, method: str, users: Mapping[str, User]) -> User | None:
         """Return the user for a valid ``Authorization: Digest ...`` header, else ``None``."""
@@ -149,7 +153,7 @@ class DigestAuthenticator:
         fields = parse_auth_params(rest)
         user = users.get(fields.get("username", ""))
         algorithm = fields.get("algorithm", "MD5").upper()
-        hash_fn = self.ALGORITHMS.get(algorithm)
+        hash_fn = self.ALGORITHMS.get(algorithm) if algorithm in self.algorithms else None
         nonce = fields.get("nonce", "")
         if user is None or hash_fn is None or fields.get("realm") != self.realm:
             return None
@@ -172,6 +176,36 @@ class DigestAuthenticator:
         if hmac.compare_digest(expected, fields.get("response", "")):
             return user
         return None
+
+
+def digest_authorization(challenges: list[str] | tuple[str, ...], method: str, uri: str,
+                         username: str, password: str) -> str | None:
+    """The client's answer to the first Digest challenge it can meet (RFC 7616, qop=auth),
+    for an ``Authorization`` header; None if no challenge is one."""
+    for challenge in challenges:
+        scheme, _, rest = challenge.partition(" ")
+        fields = parse_auth_params(rest)
+        algorithm = fields.get("algorithm", "MD5").upper()
+        if scheme.lower() == "digest" and algorithm in DigestAuthenticator.ALGORITHMS:
+            return _digest_answer(fields, algorithm, f"{method}:{uri}", username, password)
+    return None
+
+
+def _digest_answer(fields: dict[str, str], algorithm: str, a2: str, username: str,
+                   password: str) -> str:
+    hash_fn = DigestAuthenticator.ALGORITHMS[algorithm]
+
+    def h(text: str) -> str:
+        return str(hash_fn(text.encode()).hexdigest())
+
+    realm, nonce, cnonce, nc = fields.get("realm", ""), fields.get("nonce", ""), \
+        os.urandom(8).hex(), "00000001"
+    response = h(f"{h(f'{username}:{realm}:{password}')}:{nonce}:{nc}:{cnonce}:auth:"
+                 f"{h(a2)}")
+    uri = a2.partition(":")[2]
+    return (f'Digest username="{username}", realm="{realm}", nonce="{nonce}", uri="{uri}", '
+            f'algorithm={algorithm}, qop=auth, nc={nc}, cnonce="{cnonce}", '
+            f'response="{response}"')
 
 
 def parse_auth_params(text: str) -> dict[str, str]:

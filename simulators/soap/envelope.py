@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from devmgr.protocols.safe_xml import safe_parser
+from camfleet.protocols.safe_xml import safe_parser
 
 SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
 SOAP11_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -98,7 +98,8 @@ def parse_request(data: bytes) -> Request:
 
 def fault_envelope(fault: SoapFault) -> bytes:
     """Serialize a SOAP 1.2 fault (ONVIF Core 5.11.2)."""
-    nsmap = {"env": SOAP12_NS, "ter": ONVIF_ERROR_NS}
+    nsmap = {"env": SOAP12_NS, "ter": ONVIF_ERROR_NS,
+             "wsrf-rw": "http://docs.oasis-open.org/wsrf/rw-2"}
     env = etree.Element(f"{{{SOAP12_NS}}}Envelope", nsmap=nsmap)
     body = etree.SubElement(env, f"{{{SOAP12_NS}}}Body")
     fault_el = etree.SubElement(body, f"{{{SOAP12_NS}}}Fault")

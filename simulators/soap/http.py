@@ -22,18 +22,34 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiohttp import web
+from lxml import etree
 
+from camfleet.protocols.safe_xml import safe_parser
+from simulators.fault_base import FaultBase
 from simulators.faults import (
-    FaultBase,
     Http500,
     Latency,
     MalformedXml,
     NoResponse,
     QuirkDatetime,
+    QuirkFaultSubcode,
     QuirkSnapshotDigest,
     SoapFaultInjection,
 )
-from simulators.soap.envelope import SoapFault, fault_envelope
+from simulators.hostile import (
+    BasicOnly,
+    Dtd,
+    HostileValue,
+    ImageBomb,
+    Oversized,
+    Redirect,
+    Trickle,
+    hostile_value,
+    with_dtd,
+    with_image_size,
+    with_more_elements,
+)
+from simulators.soap.envelope import SOAP12_NS, SoapFault, fault_envelope
 from simulators.soap.registry import CameraControl
 from simulators.soap.server import Reply, SoapDispatcher
 from simulators.soap.services.media import PROFILES, profile_resolution
@@ -60,6 +76,9 @@ class CameraEndpoint:
         self._rng = rng or random.Random(0)
         self.dispatcher = SoapDispatcher(state, self.base_url, control)
         self.site: web.BaseSite | None = None
+        #: Requests that carried a password in cleartext (HTTP Basic): what a client must
+        #: never send unless it opted in.
+        self.basic_credentials_received = 0
 
     @property
     def base_url(self) -> str:
@@ -79,23 +98,35 @@ class CameraEndpoint:
         self.dispatcher.base_url = self.base_url
 
     async def soap(self, request: web.Request) -> web.StreamResponse:
+        self._count_basic(request)
         body = await request.read()
-        reply = self.dispatcher.handle(body, request.headers.get("Authorization"),
-                                       request.method)
+        reply = await self.dispatcher.handle(body, request.headers.get("Authorization"),
+                                             request.method, request.path_qs)
         return await self._with_faults(request, reply)
 
     async def snapshot(self, request: web.Request) -> web.StreamResponse:
-        user = self._snapshot_user(request.headers.get("Authorization", ""), request.method)
+        self._count_basic(request)
+        if self._basic_refused(request, "Snapshot"):
+            return respond(basic_challenge())
+        reply = await self.snapshot_reply(request.headers.get("Authorization", ""),
+                                          request.method, request.query.get("profile"))
+        if reply.status != 200:
+            return respond(reply)
+        return await self._with_faults(request, reply)
+
+    async def snapshot_reply(self, authorization: str, method: str,
+                             profile: str | None) -> Reply:
+        """The snapshot URI's answer, independent of the HTTP transport (no wire faults)."""
+        user = self._snapshot_user(authorization, method)
         if user is None:
-            return respond(Reply(401, b"Unauthorized", content_type="text/plain",
-                                 challenges=self.dispatcher.digest.challenges()))
-        token = request.query.get("profile", "Profile_1")
+            return Reply(401, b"Unauthorized", content_type="text/plain",
+                         challenges=self.dispatcher.digest.challenges())
+        token = profile or "Profile_1"
         if token not in PROFILES:
-            return respond(Reply(404, f"no profile {token}".encode(), content_type="text/plain"))
+            return Reply(404, f"no profile {token}".encode(), content_type="text/plain")
         width, height = profile_resolution(self.state, token)
         jpeg = await self._render(self.state, width, height)
-        reply = Reply(200, jpeg, content_type="image/jpeg", operation="Snapshot")
-        return await self._with_faults(request, reply)
+        return Reply(200, jpeg, content_type="image/jpeg", operation="Snapshot")
 
     def _snapshot_user(self, authorization: str, method: str) -> User | None:
         users = self.dispatcher.users
@@ -106,10 +137,39 @@ class CameraEndpoint:
             return basic_user(authorization, users)
         return None
 
+    def _count_basic(self, request: web.Request) -> None:
+        if request.headers.get("Authorization", "").lower().startswith("basic "):
+            self.basic_credentials_received += 1
+
+    def _basic_refused(self, request: web.Request, operation: str | None) -> bool:
+        """A ``basic_only`` camera refuses whatever does not come with valid Basic."""
+        if not any(isinstance(f, BasicOnly) and f.applies_to(operation)
+                   for f in self._faults()):
+            return False
+        authorization = request.headers.get("Authorization", "")
+        return not (authorization.lower().startswith("basic ")
+                    and basic_user(authorization, self.dispatcher.users) is not None)
+
     async def _with_faults(self, request: web.Request, reply: Reply) -> web.StreamResponse:
+        if self._basic_refused(request, reply.operation):
+            return respond(basic_challenge())
         for fault in self._faults():
+            if isinstance(fault, Redirect | Trickle | Oversized | Dtd | ImageBomb):
+                if fault.fires(reply.operation, self._rng):
+                    if isinstance(fault, Trickle):
+                        return await trickle(request, reply, fault)
+                    reply = hostile_reply(reply, fault)
+                continue
             if isinstance(fault, QuirkDatetime) and reply.status == 200:
                 reply.body = quirky_datetimes(reply.body)
+                continue
+            if isinstance(fault, HostileValue):
+                if reply.status == 200 and fault.fires(reply.operation, self._rng):
+                    reply.body = hostile_value(reply.body, fault)
+                continue
+            if isinstance(fault, QuirkFaultSubcode):
+                if reply.status >= 400 and fault.fires(reply.operation, self._rng):
+                    reply = Reply(reply.status, other_fault(reply.body, fault))
                 continue
             if not isinstance(fault, (Latency, NoResponse, SoapFaultInjection, Http500,
                                       MalformedXml)):
@@ -131,6 +191,47 @@ class CameraEndpoint:
                 reply = Reply(reply.status, truncate_xml(reply.body), reply.headers,
                               reply.content_type)
         return respond(reply)
+
+
+def basic_challenge() -> Reply:
+    return Reply(401, b"Unauthorized", content_type="text/plain",
+                 challenges=['Basic realm="camera"'])
+
+
+def hostile_reply(reply: Reply, fault: Redirect | Oversized | Dtd | ImageBomb) -> Reply:
+    """The reply as the hostile behaviour changes it (see :mod:`simulators.hostile`)."""
+    if isinstance(fault, Redirect):
+        return Reply(fault.status, b"", {"Location": fault.location}, "text/html",
+                     operation=reply.operation)
+    if isinstance(fault, Oversized):
+        if fault.element is None:
+            injected = SoapFault("Receiver", ("ter:Action",), "A" * fault.count)
+            return Reply(injected.http_status, fault_envelope(injected))
+        if reply.status == 200 and reply.operation != "Snapshot":
+            reply.body = with_more_elements(reply.body, fault.element, fault.count)
+        return reply
+    if isinstance(fault, Dtd) and reply.status == 200 and reply.operation != "Snapshot":
+        reply.body = with_dtd(reply.body, fault.form)
+    if isinstance(fault, ImageBomb) and reply.operation == "Snapshot":
+        reply.body = with_image_size(reply.body, fault.width, fault.height)
+    return reply
+
+
+async def trickle(request: web.Request, reply: Reply, fault: Trickle) -> web.StreamResponse:
+    """Send the reply slowly (headers at once, the body in drops; see ``Trickle``)."""
+    drop_bytes = max(1, int(fault.bytes_per_s * fault.interval_s))
+    response = web.StreamResponse(status=reply.status, headers=reply.headers)
+    response.content_type = reply.content_type.split(";")[0]
+    response.content_length = len(reply.body)
+    try:
+        await response.prepare(request)
+        for at in range(0, len(reply.body), drop_bytes):
+            await response.write(reply.body[at:at + drop_bytes])
+            await asyncio.sleep(fault.interval_s)
+        await response.write_eof()
+    except (ConnectionError, RuntimeError):  # the client gave up: what a deadline is for
+        pass
+    return response
 
 
 def basic_user(authorization: str, users: dict[str, User]) -> User | None:
@@ -161,6 +262,15 @@ def quirky_datetimes(body: bytes) -> bytes:
         return match.group(1) + b"GMT" + sign + match.group(3).zfill(2) + b":00" + match.group(4)
 
     return _POSIX_TZ.sub(gmt, body)
+
+
+def other_fault(body: bytes, quirk: QuirkFaultSubcode) -> bytes:
+    """The camera's own SOAP fault with the quirk's code and subcodes instead of its own."""
+    root = etree.fromstring(body, parser=safe_parser())
+    values = [v.text or "" for v in root.iter(f"{{{SOAP12_NS}}}Value")]
+    reason = root.findtext(f".//{{{SOAP12_NS}}}Text") or "refused"
+    code = quirk.code or (values[0].partition(":")[2] if values else "Receiver")
+    return fault_envelope(SoapFault(code, quirk.subcodes, reason))
 
 
 def truncate_xml(body: bytes) -> bytes:

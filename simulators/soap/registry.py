@@ -1,14 +1,15 @@
 """Operation handlers and the access policy that guards them.
 
 A handler takes the request context and the request decoded by zeep, and returns the response
-fields as plain dicts, which zeep then serializes against the schema. Handlers register with
-``@operation(service, name, access)``; the access class follows ONVIF Core 5.9.4.4, so a
-``User``-level account can read media but not reboot the camera.
+fields as plain dicts, which zeep then serializes against the schema. Each service module
+declares its handlers in its own :class:`Routes` table with ``@ROUTES.operation(name,
+access)``; the access class follows ONVIF Core 5.9.4.4, so a ``User``-level account can read
+media but not reboot the camera.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -51,6 +52,9 @@ class CameraControl(Protocol):
 
     def request_discovery_mode(self, discoverable: bool) -> None: ...
 
+    def encoder_configured(self, profile: str) -> None:
+        """The profile's encoder configuration in the state changed; its stream follows."""
+
 
 @dataclass(slots=True)
 class Context:
@@ -60,6 +64,8 @@ class Context:
     base_url: str
     user: User | None
     control: CameraControl
+    #: The HTTP path and query the request was sent to (a pull point's address names it).
+    path: str = ""
 
     def xaddr(self, service: str) -> str:
         return f"{self.base_url}/onvif/{service}_service"
@@ -69,7 +75,8 @@ class Context:
         return f"{self.base_url}/onvif/snapshot"
 
 
-Handler = Callable[[Context, Any], dict[str, Any]]
+#: A handler returns the response fields, or an awaitable of them when it must wait.
+Handler = Callable[[Context, Any], dict[str, Any] | Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,25 +85,28 @@ class Route:
     access: Access
 
 
-ROUTES: dict[tuple[str, str], Route] = {}
+class Routes:
+    """One service's operations, declared where their handlers are::
 
+        ROUTES = Routes("device")
 
-def operation(service: str, name: str, access: Access) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        ROUTES[(service, name)] = Route(handler, access)
-        return handler
+        @ROUTES.operation("GetDeviceInformation", Access.READ_SYSTEM)
+        def get_device_information(ctx: Context, request: Any) -> dict[str, Any]: ...
 
-    return register
+    Registering writes into this table only; :mod:`simulators.soap.services` lists the
+    tables the dispatcher serves.
+    """
 
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.table: dict[tuple[str, str], Route] = {}
 
-def load_all() -> dict[tuple[str, str], Route]:
-    """Import every service module so its handlers register; return the routing table."""
-    from simulators.soap.services import (  # noqa: F401, PLC0415
-        device,
-        imaging,
-        media,
-        ptz,
-        recording,
-    )
+    def operation(self, name: str, access: Access) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            key = (self.service, name)
+            if key in self.table:
+                raise ValueError(f"{self.service}.{name} is handled twice")
+            self.table[key] = Route(handler, access)
+            return handler
 
-    return ROUTES
+        return register

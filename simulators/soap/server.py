@@ -7,21 +7,27 @@ it directly. Nothing a client sends can take the camera down: every failure beco
 
 from __future__ import annotations
 
+import inspect
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from lxml import etree
 
-from devmgr.protocols.onvif_schema import OnvifSchema, onvif_schema
+from camfleet.protocols.onvif_schema import OnvifSchema, Operation, onvif_schema
 from simulators.soap.auth import DigestAuthenticator, NonceCache, verify_username_token
 from simulators.soap.envelope import SoapFault, fault_envelope, not_authorized, parse_request
-from simulators.soap.registry import Access, CameraControl, Context, Route, allowed, load_all
+from simulators.soap.registry import Access, CameraControl, Context, Route, allowed
+from simulators.soap.services import routing_table
 from simulators.soap.services.device import served_services
 from simulators.spec import User
 from simulators.state import CameraState
 
 log = logging.getLogger(__name__)
 
+#: Prefixes event replies use inside text (topic expressions), declared on their envelope.
+TEXT_NAMESPACES = {"tns1": "http://www.onvif.org/ver10/topics",
+                   "tt": "http://www.onvif.org/ver10/schema"}
 SOAP_CONTENT_TYPE = "application/soap+xml; charset=utf-8"
 #: Serialized replies kept per camera (oldest dropped first); ~3 KB each.
 REPLY_CACHE_SIZE = 24
@@ -48,8 +54,9 @@ class SoapDispatcher:
         self.base_url = base_url
         self.control = control
         self.schema = schema or onvif_schema()
-        self.routes = load_all()
-        self.digest = DigestAuthenticator(realm=f"{state.spec.identity.manufacturer} camera")
+        self.routes = routing_table()
+        self.digest = DigestAuthenticator(realm=f"{state.spec.identity.manufacturer} camera",
+                                          algorithms=state.spec.network.digest_algorithms)
         self.nonces = NonceCache()
         self.requests_served = 0
         self._replies: dict[tuple[str, str], bytes] = {}
@@ -58,11 +65,14 @@ class SoapDispatcher:
     def users(self) -> dict[str, User]:
         return {u.username: u for u in self.state.spec.users}
 
-    def handle(self, data: bytes, authorization: str | None, method: str = "POST") -> Reply:
+    async def handle(self, data: bytes, authorization: str | None, method: str = "POST",
+                     path: str = "") -> Reply:
+        """Answer one request; ``path`` is the HTTP path and query it was sent to (the event
+        service's pull points are told apart by it)."""
         self.requests_served += 1
         asked: list[str] = []  # the operation's name, as soon as the request reveals it
         try:
-            reply = self._handle(data, authorization, method, asked)
+            reply = await self._handle(data, authorization, method, path, asked)
         except SoapFault as fault:
             reply = Reply(fault.http_status, fault_envelope(fault))
             if fault.subcodes == ("ter:NotAuthorized",) and fault.reason.startswith("HTTP"):
@@ -75,8 +85,8 @@ class SoapDispatcher:
         reply.operation = asked[0] if asked else None
         return reply
 
-    def _handle(self, data: bytes, authorization: str | None, method: str,
-                asked: list[str]) -> Reply:
+    async def _handle(self, data: bytes, authorization: str | None, method: str, path: str,
+                      asked: list[str]) -> Reply:
         request = parse_request(data)
         asked.append(etree.QName(request.body_element).localname)
         operation = self.schema.by_qname.get(request.qname)
@@ -100,19 +110,31 @@ class SoapDispatcher:
             raise SoapFault("Sender", ("ter:InvalidArgVal",),
                             f"cannot decode {operation.name}: {exc}") from exc
         ctx = Context(state=self.state, base_url=self.base_url, user=user,
-                      control=self.control)
-        fields = route.handler(ctx, decoded)
+                      control=self.control, path=path)
+        answer = route.handler(ctx, decoded)
+        # A handler that waits (PullMessages) returns an awaitable of its fields.
+        fields = await answer if inspect.isawaitable(answer) else answer
+        if operation.service == "events":
+            return Reply(200, self._serialize(operation, fields, TEXT_NAMESPACES))
         # zeep's serializer is ~90 % of a request's cost (1.5 ms for GetProfiles), and most
         # answers repeat: key the serialized reply on the fields it was made from.
         key = (operation.name, repr(fields))
         body = self._replies.get(key)
         if body is None:
-            envelope = operation.serialize_response(fields)
-            body = bytes(etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"))
+            body = self._serialize(operation, fields)
             if len(self._replies) >= REPLY_CACHE_SIZE:
                 self._replies.pop(next(iter(self._replies)))
             self._replies[key] = body
         return Reply(200, body)
+
+    @staticmethod
+    def _serialize(operation: Operation, fields: dict[str, Any],
+                   namespaces: dict[str, str] | None = None) -> bytes:
+        envelope = operation.serialize_response(fields)
+        if namespaces:
+            # Topics are QNames in text (tns1:VideoSource/...): declare their prefixes.
+            etree.cleanup_namespaces(envelope, top_nsmap=namespaces)
+        return bytes(etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"))
 
     def authenticate(self, header: etree._Element | None, authorization: str | None,
                      method: str) -> User:

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from camfleet.targets import TargetsFile
 from devmgr.discovery.run import DiscoveryOptions, DiscoveryReport, discover
 from devmgr.inventory.model import Route
 from devmgr.snmp import SnmpConfig
-from devmgr.targets import TargetsFile
 from simulators.fleet.fleet import Fleet
 from simulators.fleet.generate import FleetMember, generate_fleet
 from tests.clients import requires_netsnmp
@@ -54,8 +54,11 @@ def report(fleet: Fleet, manifest: TargetsFile) -> DiscoveryReport:
                           if t.snmp and t.snmp.community})
     options = DiscoveryOptions(interfaces=("lo",), port=fleet.discovery_port,
                                cidrs=(covering_cidr([t.address for t in manifest.targets]),),
-                               wait_s=2.0, timeout_s=3.0,  # generous: CI machines are busy
-                               snmp=SnmpConfig(communities=tuple(communities)))
+                               # Generous, and the whole wait: a busy CI machine's 200
+                               # simulated cameras answer late, not never.
+                               wait_s=5.0, quiet_s=None, timeout_s=3.0,
+                               snmp=SnmpConfig(communities=tuple(communities),
+                                               timeout_s=3.0, retries=2))
     return asyncio.run(discover(options))
 
 

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import struct
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from lxml import etree
 
-from devmgr.inventory.model import ErrorKind
-from devmgr.onvif.session import (
-    OnvifError,
-    OnvifPool,
-    OnvifSession,
-    RequestTemplate,
-    SoapFaultError,
-    Timeouts,
-    parse_body,
-    parse_xs_datetime,
-)
-from devmgr.targets import Target, TargetsFile
+from camfleet.errors import ErrorKind
+from camfleet.targets import Target, TargetsFile
+from devmgr.onvif.errors import OnvifError, SoapFaultError
+from devmgr.onvif.session import OnvifPool, OnvifSession, Timeouts
+from devmgr.onvif.soap import RequestTemplate, parse_body, prepare
+from devmgr.onvif.xml import parse_xs_datetime
 from simulators.fleet.fleet import Fleet
 from simulators.fleet.generate import FleetMember, generate_fleet
 from simulators.host import CameraHandle
@@ -66,7 +61,7 @@ async def test_digest_only_camera_gets_http_digest(pool: OnvifPool, fleet: Fleet
         camera = session(pool, target)
         info = await camera.call("device", "GetDeviceInformation")
         assert info.findtext("{*}SerialNumber") == target.serial
-        assert camera._digest is not None  # it switched, and stays switched
+        assert camera.digest is not None  # it switched, and stays switched
         again = await camera.call("device", "GetHostname")
         assert again.findtext(".//{*}Name") == target.id
     finally:
@@ -168,21 +163,21 @@ async def test_the_clock_offset_is_unbiased_despite_whole_second_camera_time(
 
 def test_moves_to_new_coordinates_reuse_one_request_template() -> None:
     """Numbers are slots like strings: a thousand moves do not build a thousand templates."""
-    from devmgr.onvif import session as module  # noqa: PLC0415
-
     def move(x: float, zoom: float) -> dict[str, object]:
         return {"ProfileToken": "P", "Position": {"PanTilt": {"x": x, "y": -x / 2},
                                                   "Zoom": {"x": zoom}}}
 
-    requests = {id(module.prepare("ptz", "AbsoluteMove", move(i / 1000, i / 2000)))
+    requests = {id(prepare("ptz", "AbsoluteMove", move(i / 1000, i / 2000)))
                 for i in range(1000)}
     assert len(requests) == 1
-    body = module.prepare("ptz", "AbsoluteMove", move(0.5, 0.5)).fill(b"", move(0.125, 1.0))
+    body = prepare("ptz", "AbsoluteMove", move(0.5, 0.5)).fill(b"", move(0.125, 1.0))
     element = etree.fromstring(body)
     pan_tilt = element.find(".//{*}PanTilt")
     assert pan_tilt is not None
     assert (pan_tilt.get("x"), pan_tilt.get("y")) == ("0.125", "-0.0625")
-    assert element.find(".//{*}Zoom").get("x") == "1.0"  # type: ignore[union-attr]
+    zoom = element.find(".//{*}Zoom")
+    assert zoom is not None
+    assert zoom.get("x") == "1.0"
 
 
 REPLY = (b'<?xml version="1.0"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope">'
@@ -215,6 +210,31 @@ async def test_a_read_on_a_connection_the_camera_dropped_is_sent_once_more() -> 
         body = await session.call("device", "GetHostname")
         assert body.tag.endswith("GetHostnameResponse")
         assert connections == 2
-        with pytest.raises(OnvifError, match="closed the connection"):
+        with pytest.raises(OnvifError, match="closed the connection") as caught:
             await session.call("device", "SystemReboot")
+        assert caught.value.kind is ErrorKind.DISCONNECTED
         assert connections == 3
+
+
+async def test_a_reset_connection_is_a_disconnect_and_a_read_is_sent_once_more() -> None:
+    """A camera that resets the connection (RST) mid-exchange gave no answer: DISCONNECTED,
+    not a protocol error; a read is tried once more, then the error stands."""
+    connections = 0
+
+    async def reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await reader.readuntil(b"\r\n\r\n")
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()
+
+    server = await asyncio.start_server(reset, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, OnvifPool() as pool:
+        session = OnvifSession(pool, f"http://127.0.0.1:{port}/onvif/device_service", "u", None)
+        with pytest.raises(OnvifError) as caught:
+            await session.call("device", "GetHostname")
+    assert caught.value.kind is ErrorKind.DISCONNECTED
+    assert f"127.0.0.1:{port} reset the connection" in caught.value.message
+    assert connections == 2

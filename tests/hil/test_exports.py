@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
+import pytest
+
 import hil
+
+pytest_plugins = ["pytester"]
 
 
 def test_every_export_resolves() -> None:
@@ -21,3 +26,22 @@ def test_loading_the_plugin_leaves_the_client_unimported() -> None:
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "[]"
+
+
+
+def test_the_entry_point_module_carries_every_hook_and_fixture(
+        pytester: pytest.Pytester) -> None:
+    """pytest registers ``hil.plugin`` only: a hook or fixture added to :mod:`hil.hooks` or
+    :mod:`hil.fixtures` and not gathered there would silently never run."""
+    import hil.fixtures  # noqa: PLC0415
+    import hil.hooks  # noqa: PLC0415
+    import hil.plugin  # noqa: PLC0415
+
+    hooks = {name for name in vars(hil.hooks) if name.startswith("pytest_")}
+    assert len(hooks) > 10
+    assert not (hooks | set(hil.fixtures.__all__)) - set(vars(hil.plugin))
+    listed = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:asyncio",
+                                "--fixtures").stdout.str()
+    public = [name for name in hil.fixtures.__all__ if not name.startswith("_")]
+    assert [name for name in public
+            if not re.search(rf"^{name} .*hil/fixtures\.py:\d+$", listed, re.MULTILINE)] == []

@@ -8,6 +8,7 @@ import pytest
 
 from hil.fleet import FleetRun, parse_fleet_spec
 from hil.xdist import camera_of_nodeid
+from simulators.fleet.docker_image import IMAGE_ENV
 
 
 def test_sim_specs_with_and_without_a_backend() -> None:
@@ -37,13 +38,14 @@ def test_a_fleet_file_names_its_cameras(tmp_path: Path) -> None:
     assert parse_fleet_spec(str(path)).camera_ids() == ["gate-north", "dome-0001", "dome-0002"]
 
 
-def test_a_fleet_that_cannot_start_is_an_error_not_an_exception(tmp_path: Path) -> None:
-    run = FleetRun(parse_fleet_spec("sim:1@docker"))  # no Docker daemon here, or none wanted
+def test_a_fleet_that_cannot_start_is_an_error_not_an_exception(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # No daemon, or a daemon without this image: either way the docker fleet cannot start.
+    monkeypatch.setenv(IMAGE_ENV, "camfleet-sim:never-built")
+    run = FleetRun(parse_fleet_spec("sim:1@docker"))
     run.start(tmp_path)
     failure = run.failure()
-    if failure is None:  # a daemon answered after all: nothing to show here
-        run.stop()
-        pytest.skip("a Docker fleet started")
+    assert failure is not None
     assert "not started" in str(failure)
     assert run.manifest_path is None
 

@@ -3,6 +3,7 @@ outcomes by fault (FAIL vs ERROR), the latch, retries, and the reports that reco
 
 from __future__ import annotations
 
+import hashlib
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -11,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from devmgr.targets import TargetsFile
-from simulators.fleet.docker_backend import docker_unavailable_reason
+from camfleet.targets import TargetsFile
+from simulators.fleet.docker_image import IMAGE_ENV
 from simulators.fleet.fleet import Fleet
 from tests.conftest import free_udp_port
 
@@ -74,8 +75,10 @@ def outcomes_of(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {t["test"]: t for t in record["tests"]}
 
 
-def junit_cases(pytester: pytest.Pytester) -> dict[str, ET.Element]:
-    root = ET.parse(pytester.path / "report" / "junit.xml").getroot()
+def junit_cases(pytester: pytest.Pytester, name: str = "junit.xml") -> dict[str, ET.Element]:
+    """Test cases by function name: of pytest's ``--junitxml`` file, or another in the report
+    directory (``acceptance-junit.xml``, hil's own)."""
+    root = ET.parse(pytester.path / "report" / name).getroot()
     return {case.get("name", "").split("[")[0]: case for case in root.iter("testcase")}
 
 
@@ -101,6 +104,9 @@ def test_outside(camera, measure):
     assert properties["hil_measure_settle"].endswith("FAIL")
     assert properties["hil_camera"] == "cam-0000"
     assert properties["hil_firmware"]
+    ours = {p.get("name"): p.get("value")
+            for p in junit_cases(pytester, "acceptance-junit.xml")["test_outside"].iter("property")}
+    assert {k: v for k, v in ours.items() if k in properties} == properties
 
     result, _record = run(pytester, manifest[0], "--hil-limit", "settle=:3")
     result.assert_outcomes(passed=2)
@@ -205,11 +211,85 @@ def test_3_afterwards(camera):
     assert "the camera stopped answering earlier (in " in skipped
     assert "test_2_goes_away" in skipped
     assert record["verdict"] == "not testable"
-    case = junit_cases(pytester)["test_2_goes_away"]
+    case = junit_cases(pytester, "acceptance-junit.xml")["test_2_goes_away"]
     assert case.find("failure") is None
     error = case.find("error")
     assert error is not None
     assert error.get("message", "").startswith("infrastructure error during the test")
+    # pytest's own file is as pytest makes it: a call that raised is a <failure> there.
+    assert junit_cases(pytester)["test_2_goes_away"].find("failure") is not None
+
+
+def test_the_acceptance_junit_file_tells_errors_from_failures_and_skips(
+        pytester: pytest.Pytester, fleet: Fleet, manifest: tuple[Path, TargetsFile]) -> None:
+    write_tests(pytester, fleet, r'''
+@pytest.fixture
+def broken_rig():
+    raise RuntimeError("the rig's power supply is off")
+
+def test_passes(camera, measure):
+    measure("settle", 0.5, unit="s", high=1.0)
+
+def test_fails(camera):
+    raise AssertionError('camera said <b>"x" & y</b>\x00\x1b[31m\ud800 end')
+
+def test_skips(camera):
+    pytest.skip("no <lens> here")
+
+@pytest.mark.hil_known_defect(firmware="*", reason="vendor case 7")
+def test_known(camera):
+    raise AssertionError("the defect")
+
+def test_network_broke(camera):
+    from hil.errors import CameraUnreachable
+    raise CameraUnreachable("no route\x07")
+
+def test_rig_broke(camera, broken_rig):
+    pass
+''')
+    junit = pytester.path / "ci" / "acceptance.xml"
+    result = pytester.runpytest(*QUIET, "--hil-targets", str(manifest[0]), "--hil-junit",
+                                str(junit))
+    result.assert_outcomes(passed=1, failed=1, skipped=1, xfailed=1, errors=2)
+    result.stdout.fnmatch_lines([f"acceptance JUnit: {junit}"])
+    data = junit.read_bytes()
+    assert not {b"\x00", b"\x07", b"\x1b"} & {bytes([c]) for c in data}
+    root = ET.fromstring(data)  # well-formed
+    assert {k: root.get(k) for k in ("tests", "failures", "errors", "skipped")} == {
+        "tests": "6", "failures": "1", "errors": "2", "skipped": "2"}
+    suite = root.find("testsuite")
+    assert suite is not None
+    assert suite.get("name") == "cam-0000"
+    suite_properties = [(p.get("name"), p.get("value"))
+                        for p in suite.findall("properties/property")]
+    assert ("hil_verdict", "rejected") in suite_properties
+    assert ("hil_targets_sha256", hashlib.sha256(manifest[0].read_bytes()).hexdigest()) in \
+        suite_properties
+    assert dict(suite_properties)["hil_firmware"]
+    reasons = [v for n, v in suite_properties if n == "hil_verdict_reason"]
+    assert len(reasons) == 3
+    assert any(r.startswith("test_fails") for r in reasons)
+    cases = {case.get("name", "").split("[")[0]: case for case in suite.iter("testcase")}
+    outcome_of = {name: [child.tag for child in case if child.tag != "properties"]
+                  for name, case in cases.items()}
+    assert outcome_of == {"test_passes": [], "test_fails": ["failure"], "test_skips": ["skipped"],
+                          "test_known": ["skipped"], "test_network_broke": ["error"],
+                          "test_rig_broke": ["error"]}
+    failure = cases["test_fails"].find("failure")
+    assert failure is not None
+    assert failure.get("message", "").startswith('AssertionError: camera said <b>"x" & y</b>')
+    assert failure.get("message", "").endswith("\ufffd\ufffd[31m\ufffd end")  # NUL, ESC, \ud800
+    known = cases["test_known"].find("skipped")
+    assert known is not None
+    assert (known.get("type"), "vendor case 7" in known.get("message", "")) == (
+        "pytest.xfail", True)
+    errors = {name: error.get("message", "") for name in ("test_network_broke", "test_rig_broke")
+              if (error := cases[name].find("error")) is not None}
+    assert errors["test_network_broke"].startswith("infrastructure error during the test: ")
+    assert errors["test_rig_broke"].startswith("error before the test (setup): RuntimeError")
+    properties = {p.get("name"): p.get("value") for p in cases["test_passes"].iter("property")}
+    assert properties["hil_camera"] == "cam-0000"
+    assert properties["hil_measure_settle"].endswith("PASS")
 
 
 def test_a_slow_read_is_retried_recorded_and_not_a_failure(
@@ -239,9 +319,42 @@ def test_read_only_runs_skip_what_changes_a_camera(
     assert all("read-only run" in t["message"] for t in skipped)
 
 
-def test_a_fleet_that_does_not_start_makes_errors_not_passes(pytester: pytest.Pytester) -> None:
-    if docker_unavailable_reason() is None:
-        pytest.skip("a Docker daemon answers here: the docker fleet would start")
+def test_read_only_touches_no_account_lockout_no_reboot_and_moves_only_if_allowed(
+        pytester: pytest.Pytester, manifest: tuple[Path, TargetsFile]) -> None:
+    """Under --hil-read-only: refused logins only with --hil-negative-auth and within the
+    lockout-safe count; no reboot; head moves (put back) unless --hil-no-move."""
+    selection = ("SECURITY_1_1_1 or CAMFLEET_wrong_password or DISCOVERY_1_1_8 or "
+                 "PTZ_3_1_1 or CAMFLEET_view")
+    _result, record = run(pytester, manifest[0], "--pyargs", "hil.suite", "--hil-read-only",
+                          "-k", selection)
+    tests = outcomes_of(record)
+    for name in ("test_SECURITY_1_1_1_username_token", "test_CAMFLEET_wrong_password_refused"):
+        assert tests[name]["outcome"] == "skipped"
+        assert "can lock the account out; --hil-negative-auth runs it" in tests[name]["message"]
+    assert "reboots the camera" in tests["test_DISCOVERY_1_1_8_bye"]["message"]
+    assert tests["test_PTZ_3_1_1_absolute_move"]["outcome"] == "passed"
+
+    _result, record = run(pytester, manifest[0], "--pyargs", "hil.suite", "--hil-read-only",
+                          "--hil-negative-auth", "-k", selection)
+    tests = outcomes_of(record)
+    assert tests["test_SECURITY_1_1_1_username_token"]["outcome"] == "passed"  # 3 refusals
+    wrong = tests["test_CAMFLEET_wrong_password_refused"]
+    assert wrong["outcome"] == "skipped"
+    assert "3 of the 3 allowed (--hil-auth-failures) are spent" in wrong["message"]
+
+    _result, record = run(pytester, manifest[0], "--pyargs", "hil.suite", "--hil-no-move",
+                          "-k", "PTZ_3_1_1 or CAMFLEET_view or CAMFLEET_wrong_password")
+    tests = outcomes_of(record)
+    for name in ("test_PTZ_3_1_1_absolute_move", "test_CAMFLEET_view_matches_baseline"):
+        assert tests[name]["outcome"] == "skipped"
+        assert "--hil-no-move: this test moves the PTZ head" in tests[name]["message"]
+    assert tests["test_CAMFLEET_wrong_password_refused"]["outcome"] == "passed"  # no limit
+
+
+def test_a_fleet_that_does_not_start_makes_errors_not_passes(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    # No daemon, or a daemon without this image: either way the docker fleet cannot start.
+    monkeypatch.setenv(IMAGE_ENV, "camfleet-sim:never-built")
     result = pytester.runpytest(*QUIET, "--pyargs", "hil.suite", "--hil-fleet", "sim:2@docker",
                                 "-k", "DEVICE_3_1_9 or DEVICE_4_1_1", "-rs")
     result.assert_outcomes(errors=2, skipped=2)  # per camera: the error, then the latch

@@ -22,16 +22,18 @@ from typing import Any
 import pytest
 import yaml
 
+from camfleet.targets import TargetsFile
 from devmgr.compliance.commission import commission
 from devmgr.registry import Registry
-from devmgr.targets import TargetsFile
-from simulators.fleet.filings import filings_for_fleet
+from scenarios.fleet_filings import filings_for_fleet
 from simulators.fleet.fleet import Fleet
 from simulators.fleet.generate import FleetMember, generate_fleet
 from simulators.fleet.netns import netns_unavailable_reason
 from tests.conftest import free_udp_port
 
 SUITE_TIMEOUT_S = 240
+#: Each test runs a whole suite in a process of its own: it may take that suite's time limit.
+pytestmark = pytest.mark.timeout(SUITE_TIMEOUT_S + 60)
 
 
 def run_suite(workdir: Path, *args: str,
@@ -40,7 +42,7 @@ def run_suite(workdir: Path, *args: str,
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
     command = [sys.executable, "-m", "pytest", "--pyargs", "hil.suite", "-p", "no:cacheprovider",
                "-q", "--hil-report", str(report), "--junitxml", str(report / "junit.xml"),
-               "--hil-discovery-wait", "0.3", *args]
+               *args]
     result = subprocess.run(command, cwd=workdir, env={**clean, **(env or {})},
                             capture_output=True, text=True, timeout=SUITE_TIMEOUT_S, check=False)
     return result, report
@@ -107,11 +109,20 @@ def test_the_suite_passes_on_a_healthy_fleet_with_xdist(tmp_path: Path) -> None:
     assert {m["name"] for m in accuracy["measurements"]} == {"ptz_position_error",
                                                              "ptz_settle_time"}
 
+    # The acceptance JUnit file: a test suite per camera, with the run's targets and the
+    # verdict; pytest's own file keeps each test's properties.
+    acceptance = ET.parse(report / "acceptance-junit.xml").getroot()
+    suites = {suite.get("name"): suite for suite in acceptance.iter("testsuite")}
+    assert set(suites) == set(records)
+    for camera, suite in suites.items():
+        suite_properties = {p.get("name"): p.get("value")
+                            for p in suite.findall("properties/property")}
+        assert suite_properties["hil_targets_sha256"] == manifest_sha256
+        assert suite_properties["hil_fleet"].startswith("sim:4 (seed 0)")
+        assert suite_properties["hil_verdict"] == "accepted"
+        assert int(suite.get("tests", "0")) == len(records[camera]["tests"])
     junit = ET.parse(report / "junit.xml").getroot()
-    suite_properties = {p.get("name"): p.get("value") for p in junit.iter("property")
-                        if p.get("name", "").startswith("hil_targets")}
-    assert suite_properties["hil_targets_sha256"] == manifest_sha256
-    for case in junit.iter("testcase"):
+    for case in [*junit.iter("testcase"), *acceptance.iter("testcase")]:
         names = {p.get("name") for p in case.iter("property")}
         assert {"hil_camera", "hil_firmware"} <= names, case.get("name")
     page = (report / "acceptance.html").read_text()
@@ -139,15 +150,16 @@ def test_faults_fail_exactly_the_tests_that_find_them(tmp_path: Path) -> None:
     assert result.returncode == 1, tail(result)
     records = camera_records(report)
     assert pairs(records, "failed") == {
-        ("cam-0000", "test_PTZ_4_1_5_goto_preset"),
+        ("cam-0000", "test_CAMFLEET_stored_presets_reachable"),
         ("cam-0000", "test_CAMFLEET_preset_repeatability"),
         ("cam-0000", "test_CAMFLEET_presets_within_limits"),
         ("cam-0002", "test_CAMFLEET_clock_offset"),
         ("cam-0002", "test_CAMFLEET_filing_id_well_formed"),
     }
     messages = {(c, t["test"]): t["message"] for c, r in records.items() for t in r["tests"]}
-    assert "cam-0000: GotoPreset" in messages["cam-0000", "test_PTZ_4_1_5_goto_preset"]
-    assert "outside the limits" in messages["cam-0000", "test_PTZ_4_1_5_goto_preset"]
+    reach = messages["cam-0000", "test_CAMFLEET_stored_presets_reachable"]
+    assert "cam-0000: GotoPreset" in reach
+    assert "outside the limits" in reach
     assert "presets outside the PTZ limits" in messages[
         "cam-0000", "test_CAMFLEET_presets_within_limits"]
     assert "cam-0002: clock_offset = 3" in messages["cam-0002", "test_CAMFLEET_clock_offset"]
@@ -165,10 +177,50 @@ def test_faults_fail_exactly_the_tests_that_find_them(tmp_path: Path) -> None:
     assert {c: r["verdict"] for c, r in records.items()} == {
         "cam-0000": "rejected", "cam-0001": "accepted", "cam-0002": "rejected",
         "cam-0003": "not testable"}
-    junit = ET.parse(report / "junit.xml").getroot()
-    removed_cases = [c for c in junit.iter("testcase") if "[cam-0003]" in c.get("name", "")]
+    acceptance = ET.parse(report / "acceptance-junit.xml").getroot()
+    removed_cases = [c for c in acceptance.iter("testcase") if "[cam-0003]" in c.get("name", "")]
+    assert len(removed_cases) == len(removed["tests"])
     assert sum(c.find("error") is not None for c in removed_cases) == 1
     assert all(c.find("failure") is None for c in removed_cases)
+    failures = {(s.get("name"), c.get("name", "").split("[")[0])
+                for s in acceptance.iter("testsuite") for c in s.iter("testcase")
+                if c.find("failure") is not None}
+    assert failures == pairs(records, "failed")
+
+
+def test_each_stream_fault_fails_exactly_its_stream_test(tmp_path: Path) -> None:
+    """FFmpeg plays each camera's streams; each stream fault fails the one test for it, with
+    a message that names the camera and what is wrong."""
+    faults = {"cam-0000": "stream_down", "cam-0001": "frozen", "cam-0002": "black",
+              "cam-0003": {"kind": "low_fps", "fps": 1}, "cam-0004": "wrong_resolution"}
+    specs = generate_fleet(6, seed=0)
+    with Fleet([FleetMember(s) for s in specs], discovery_port=free_udp_port()) as fleet:
+        for camera, fault in faults.items():
+            fleet.set_faults(camera, [fault])
+        path = tmp_path / "site.json"
+        fleet.manifest().save(path)
+        result, report = run_suite(tmp_path, "--hil-targets", str(path), "-n", "2",
+                                   "-k", "stream")
+    assert result.returncode == 1, tail(result)
+    records = camera_records(report)
+    assert pairs(records, "failed") == {
+        ("cam-0000", "test_CAMFLEET_stream_plays"),
+        ("cam-0001", "test_CAMFLEET_stream_is_live"),
+        ("cam-0002", "test_CAMFLEET_stream_is_not_black"),
+        ("cam-0003", "test_CAMFLEET_stream_frame_rate"),
+        ("cam-0004", "test_CAMFLEET_stream_is_what_the_encoder_configuration_says"),
+    }
+    messages = {(c, t["test"]): t["message"] for c, r in records.items() for t in r["tests"]}
+    assert "does not play" in messages["cam-0000", "test_CAMFLEET_stream_plays"]
+    assert "frozen" in messages["cam-0001", "test_CAMFLEET_stream_is_live"]
+    assert "black" in messages["cam-0002", "test_CAMFLEET_stream_is_not_black"]
+    assert "stream_fps_ratio" in messages["cam-0003", "test_CAMFLEET_stream_frame_rate"]
+    assert "wrong resolution" in messages[
+        "cam-0004", "test_CAMFLEET_stream_is_what_the_encoder_configuration_says"]
+    for (camera, _test), message in messages.items():
+        if message and (camera, _test) in pairs(records, "failed"):
+            assert camera in message
+    assert records["cam-0005"]["verdict"] == "accepted"
 
 
 def test_the_compliance_tests_judge_each_camera_against_its_baseline_and_filing(
@@ -209,6 +261,12 @@ def test_the_compliance_tests_judge_each_camera_against_its_baseline_and_filing(
     with Registry.open(registry_path) as registry:  # each acceptance audit is on record
         assert len(registry.sweeps("audit")) == 3
         assert registry.verify_audit_log().ok
+        suite_reads = [e for e in registry.audit_entries()
+                       if e.purpose == "acceptance test before use (regulation Art. 8)"]
+    # ... and so is what the suite itself read of each camera (Art. 15, 16(3)).
+    assert sorted(e.target_id or "" for e in suite_reads) == ["cam-0000", "cam-0001",
+                                                               "cam-0002"]
+    assert all("inventory (configuration) x1" in e.what for e in suite_reads)
 
 
 NETNS = netns_unavailable_reason()

@@ -6,8 +6,8 @@ from __future__ import annotations
 import random
 import socket
 
-from devmgr.protocols import wsdiscovery as wsd
-from devmgr.targets import OnvifCredentials, SnmpCredentials, SnmpV3Credentials, Target
+from camfleet.protocols import wsdiscovery as wsd
+from camfleet.targets import OnvifCredentials, SnmpCredentials, SnmpV3Credentials, Target
 from simulators.host import CameraHandle
 from tests.clients import listen
 

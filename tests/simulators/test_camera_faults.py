@@ -17,7 +17,7 @@ import pytest
 import zeep.exceptions
 from onvif import ONVIFCamera
 
-from devmgr.protocols import wsdiscovery as wsd
+from camfleet.protocols import wsdiscovery as wsd
 from simulators.camera import FaultRefusedError
 from simulators.faults import Fault, parse_fault
 from simulators.host import CameraHandle, CameraHost

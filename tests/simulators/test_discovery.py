@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from devmgr.protocols import wsdiscovery as wsd
+from camfleet.protocols import wsdiscovery as wsd
 from simulators.discovery import DiscoveryResponder, ResponderState, SharedGroupSocket
 from simulators.spec import CameraSpec
 from simulators.state import CameraState

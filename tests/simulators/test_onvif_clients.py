@@ -23,7 +23,7 @@ from zeep.proxy import AsyncServiceProxy
 from zeep.transports import AsyncTransport
 from zeep.wsse.username import UsernameToken
 
-from devmgr.protocols.onvif_schema import EXTENSION_WSDL
+from camfleet.protocols.onvif_schema import EXTENSION_WSDL
 from simulators.host import CameraHandle, CameraHost
 from tests.conftest import loopback_spec
 
@@ -98,7 +98,7 @@ async def test_profiles_stream_and_snapshot(camera: CameraHandle, onvif: ONVIFCa
     assert main.PTZConfiguration.token == "PTZConfig_1"
     uri = await media.GetStreamUri({"ProfileToken": "Profile_1", "StreamSetup": {
         "Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}})
-    assert uri.Uri.startswith(f"rtsp://{camera.address}:554/")
+    assert uri.Uri.startswith(f"rtsp://{camera.address}:{camera.camera.streams.port}/")
 
     jpeg = await onvif.get_snapshot("Profile_1")
     assert jpeg is not None

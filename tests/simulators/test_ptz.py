@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from devmgr.model import MoveStatus, PtzVector
+from camfleet.model import MoveStatus, PtzVector
 from simulators.ptz import PtzError, PtzMechanism
 from simulators.spec import CameraSpec, PtzSpec
 

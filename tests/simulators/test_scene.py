@@ -19,9 +19,16 @@ import cv2
 import numpy as np
 import pytest
 
-from devmgr.model import PtzVector
-from simulators import scene as scene_module
-from simulators.scene import Image, Scene, render, render_state, snapshot_jpeg
+from camfleet.model import PtzVector
+from simulators.scene import (
+    Image,
+    Scene,
+    panorama,
+    render,
+    render_state,
+    scene_cache_path,
+    snapshot_jpeg,
+)
 from simulators.spec import CameraSpec
 from simulators.state import CameraState
 
@@ -232,25 +239,25 @@ def test_views_have_plenty_of_orb_features_spread_over_the_frame(azimuth: float,
 def test_scenes_are_kept_on_disk_and_read_back_identical(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CAMFLEET_SCENE_CACHE", str(tmp_path))
-    scene_module._scene_for.cache_clear()
+    panorama._scene_for.cache_clear()
     try:
         built = Scene.for_seed(5, px_per_deg=4)
-        path = scene_module.scene_cache_path(5, 4)
+        path = scene_cache_path(5, 4)
         assert path is not None
         assert path.parent == tmp_path
         assert path.is_file()
-        scene_module._scene_for.cache_clear()
+        panorama._scene_for.cache_clear()
         loaded = Scene.for_seed(5, px_per_deg=4)  # another process would do the same
         assert loaded.pano is not built.pano
         assert np.array_equal(loaded.pano, built.pano)
         assert not loaded.pano.flags.writeable
 
         path.write_bytes(b"not a scene")  # a torn or foreign file: generated again
-        scene_module._scene_for.cache_clear()
+        panorama._scene_for.cache_clear()
         assert np.array_equal(Scene.for_seed(5, px_per_deg=4).pano, built.pano)
         assert np.load(path).shape == built.pano.shape  # and replaced
 
         monkeypatch.setenv("CAMFLEET_SCENE_CACHE", "off")
-        assert scene_module.scene_cache_path(5, 4) is None
+        assert scene_cache_path(5, 4) is None
     finally:
-        scene_module._scene_for.cache_clear()
+        panorama._scene_for.cache_clear()

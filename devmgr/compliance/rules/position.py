@@ -9,19 +9,20 @@ the presence rule's ``moved``, not this.
 
 from __future__ import annotations
 
-from devmgr.compliance.facts import CameraFacts
+from devmgr.compliance.facts import CameraFacts, Judgement
 from devmgr.compliance.model import Finding, Severity
 
 ARTICLE = "Art. 7"
 RULES = ("position",)
 
 
-def check(facts: CameraFacts) -> list[Finding]:
+def check(facts: CameraFacts, judged: Judgement) -> list[Finding]:
     inv, filing = facts.inventory, facts.filing
-    if not facts.configured or facts.presence != "present" or inv is None or filing is None:
+    if not facts.configured or judged.presence != "present" or inv is None or filing is None:
         return []
     problems: dict[str, object] = {}
-    if inv.geolocation is not None:
+    if inv.geolocation is not None and filing.position is not None:
+        # (no filed position: an incomplete filing, which the filing rule reports)
         distance = filing.position.distance_to(inv.geolocation)
         if distance > facts.settings.position_tolerance_m:
             problems["distance_m"] = round(distance, 1)

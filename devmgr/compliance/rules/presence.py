@@ -2,13 +2,21 @@
 
 Judged per camera, in this order:
 
-* **removed**: it answered on no route (its address, nor anywhere discovery looked) in this
-  audit and the ``removed_after - 1`` complete audits before it; fewer misses are
-  **not-answering** (a power cut is not a removal);
+* when it answered on no route (its address, nor anywhere discovery looked) and the
+  targets file names switches that answered, the switches decide (physical evidence):
+  its MAC learned on a port with link -> **services-down** (present but not answering: a
+  maintenance job), or **moved** if that port is not the one it was commissioned on; its
+  commissioned port with no link, no powered PoE device and its MAC learned nowhere ->
+  **removed** at once; anything less conclusive -> the count of misses below;
+* **removed**: it answered on no route in this audit and the ``removed_after - 1`` complete
+  audits before it; fewer misses are **not-answering** (a power cut is not a removal);
 * **replaced**: another unit (other serial, else other MAC) answers in its place;
 * **moved**: the filed unit answers, but its position evidence changed: GeoLocation farther
   than the tolerance from the filed (else baseline) position, or both the ONVIF location
-  scope and SNMP sysLocation changed;
+  scope and SNMP sysLocation changed, or it is plugged into another switch (strong
+  evidence) or another port of the same switch (medium: a re-patch looks the same) than at
+  commissioning. A silent move (position and labels as typed at installation) is found by
+  the last alone;
 * **readdressed**: the same unit, same place, on another network address (DHCP,
   re-addressing): worth knowing, not a move.
 
@@ -18,12 +26,13 @@ Each move, removal or replacement is judged against the camera's move/removal fi
 
 from __future__ import annotations
 
-from devmgr.compliance.facts import CameraFacts
+from devmgr.compliance.facts import CameraFacts, Judgement, Presence
 from devmgr.compliance.model import Finding, Severity
 from devmgr.inventory.model import Inventory
+from devmgr.switches import PortEvidence
 
 ARTICLE = "Art. 10"
-RULES = ("removed", "not-answering", "replaced", "moved", "readdressed")
+RULES = ("removed", "not-answering", "services-down", "replaced", "moved", "readdressed")
 LOCATION_SCOPE = "onvif://www.onvif.org/location/"
 
 
@@ -68,70 +77,185 @@ def _text_evidence_changed(facts: CameraFacts) -> dict[str, tuple[object, object
     return changed
 
 
-def check(facts: CameraFacts) -> list[Finding]:
-    if not facts.answered:
-        return _missing(facts)
+def _identities(facts: CameraFacts) -> tuple[tuple[str, str], tuple[str, str]]:
+    """(serial, MAC) answering today, and (serial, MAC) expected; "" where unknown."""
     inv = facts.inventory
     assert inv is not None
     assert inv.device is not None
-    findings: list[Finding] = []
-    serial, mac = inv.device.serial, inv.mac or ""
-    expected_serial, expected_mac = facts.expected_serial, facts.expected_mac
-    other_unit = (serial != expected_serial if serial and expected_serial
-                  else bool(mac and expected_mac and mac != expected_mac))
-    if other_unit:
-        facts.presence = "replaced"
-        severity, why = _judged(facts, "replacement", Severity.MAJOR)
-        findings.append(facts.finding(
-            "replaced", ARTICLE, severity,
-            f"{facts.label}: another unit answers in its place (serial {serial or '?'}, "
-            f"MAC {mac or '?'}; filed serial {expected_serial or '?'}, MAC "
-            f"{expected_mac or '?'}). {why}. File the new unit (Art. 9).",
-            serial=[expected_serial, serial], mac=[expected_mac, mac], judgement=why))
-        return findings
+    return (inv.device.serial, inv.mac or ""), (facts.expected_serial, facts.expected_mac)
+
+
+def _other_unit(facts: CameraFacts) -> bool:
+    """Another unit answers: other serial, else (no serials to compare) other MAC."""
+    (serial, mac), (expected_serial, expected_mac) = _identities(facts)
+    return (serial != expected_serial if serial and expected_serial
+            else bool(mac and expected_mac and mac != expected_mac))
+
+
+def _replugged(facts: CameraFacts) -> str:
+    """"strong" (another switch), "medium" (another port of the same switch) or ""."""
+    home = facts.baseline.attachment if facts.baseline is not None else None
+    now = facts.attachment
+    if home is None or now is None or now.place() == home.place():
+        return ""
+    return "strong" if now.switch != home.switch else "medium"
+
+
+def _moved(facts: CameraFacts) -> bool:
     distance = _geo_distance(facts)
-    text_changes = _text_evidence_changed(facts)
-    tolerance = facts.settings.position_tolerance_m
-    if (distance is not None and distance > tolerance) or len(text_changes) >= 2:
-        facts.presence = "moved"
-        severity, why = _judged(facts, "move", Severity.MAJOR)
-        where = f"{distance:.0f} m from where it was" if distance is not None else (
-            "its location labels changed")
-        findings.append(facts.finding(
-            "moved", ARTICLE, severity,
-            f"{facts.label} was moved: it reports a position {where} "
-            f"(tolerance {tolerance:g} m). {why}.",
-            distance_m=None if distance is None else round(distance, 1),
-            observed=inv.geolocation.model_dump() if inv.geolocation else None,
-            changed=text_changes, judgement=why))
-        return findings
-    facts.presence = "present"
+    return ((distance is not None and distance > facts.settings.position_tolerance_m)
+            or len(_text_evidence_changed(facts)) >= 2 or bool(_replugged(facts)))
+
+
+def _physically(facts: CameraFacts) -> Presence | None:
+    """What the switches say of a silent unit; None: not conclusive (or no switches)."""
+    if not facts.switches_read:
+        return None
+    now = facts.attachment
+    if now is not None and now.evidence.link_up is not False:
+        return "moved" if _replugged(facts) else "services-down"
+    home = facts.home_port
+    if now is None and home is not None and home.device_present is False:
+        return "removed"
+    return None
+
+
+def verdict(facts: CameraFacts) -> Presence:
+    """Where the unit is, judged from today's facts alone."""
+    if not facts.answered:
+        physical = _physically(facts)
+        if physical is not None:
+            return physical
+        misses = facts.previous_misses + 1
+        return "not-answering" if misses < facts.settings.removed_after else "removed"
+    if _other_unit(facts):
+        return "replaced"
+    return "moved" if _moved(facts) else "present"
+
+
+def check(facts: CameraFacts, judged: Judgement) -> list[Finding]:
+    if judged.presence in ("not-answering", "removed", "services-down"):
+        return [_missing(facts, judged.presence)]
+    if judged.presence == "moved" and not facts.answered:
+        return [_moved_finding(facts)]
+    inv = facts.inventory
+    if inv is None or inv.device is None:
+        return []
+    if judged.presence == "replaced":
+        return [_replaced(facts)]
+    if judged.presence == "moved":
+        return [_moved_finding(facts)]
     before = facts.baseline.inventory.address if facts.baseline is not None else ""
     now = facts.found_at or inv.address
     if before and now and before != now:
-        findings.append(facts.finding(
+        return [facts.finding(
             "readdressed", ARTICLE, Severity.INFO,
             f"{facts.label} answers on a new address {now} (was {before}); identity, "
             "position and view unchanged, so it is not a move. Update the targets file.",
-            previous=before, current=now))
-    return findings
+            previous=before, current=now)]
+    return []
 
 
-def _missing(facts: CameraFacts) -> list[Finding]:
+def _replaced(facts: CameraFacts) -> Finding:
+    (serial, mac), (expected_serial, expected_mac) = _identities(facts)
+    severity, why = _judged(facts, "replacement", Severity.MAJOR)
+    return facts.finding(
+        "replaced", ARTICLE, severity,
+        f"{facts.label}: another unit answers in its place (serial {serial or '?'}, "
+        f"MAC {mac or '?'}; filed serial {expected_serial or '?'}, MAC "
+        f"{expected_mac or '?'}). {why}. File the new unit (Art. 9).",
+        serial=[expected_serial, serial], mac=[expected_mac, mac], judgement=why)
+
+
+def _moved_finding(facts: CameraFacts) -> Finding:
+    inv = facts.inventory
+    distance = _geo_distance(facts)
+    tolerance = facts.settings.position_tolerance_m
+    severity, why = _judged(facts, "move", Severity.MAJOR)
+    rests_on: list[str] = []
+    sentences: list[str] = []
+    if distance is not None and distance > tolerance:
+        rests_on.append("reported position")
+        sentences.append(f"it reports a position {distance:.0f} m from where it was "
+                         f"(tolerance {tolerance:g} m)")
+    changed = _text_evidence_changed(facts)
+    if len(changed) >= 2:
+        rests_on.append("location labels")
+        sentences.append("its location labels changed")
+    strength = _replugged(facts)
+    home = facts.baseline.attachment if facts.baseline is not None else None
+    if strength and home is not None and facts.attachment is not None:
+        rests_on.append(f"attachment ({strength})")
+        sentences.append(f"it is plugged into {facts.attachment.describe()}, commissioned on "
+                         f"{home.describe()}")
+    if not facts.answered:
+        sentences.append("it does not answer there")
+    return facts.finding(
+        "moved", ARTICLE, severity,
+        f"{facts.label} was moved: {'; '.join(sentences)}. {why}.",
+        distance_m=None if distance is None else round(distance, 1),
+        observed=inv.geolocation.model_dump() if inv and inv.geolocation else None,
+        changed=changed, judgement=why, rests_on=rests_on,
+        strength="strong" if len(rests_on) > 1 or strength == "strong" or (
+            "reported position" in rests_on) else "medium",
+        attachment=_attachment_evidence(facts))
+
+
+def _attachment_evidence(facts: CameraFacts) -> dict[str, object] | None:
+    """The switch evidence behind a verdict, for the report (None: no switch evidence)."""
+    if not facts.switches_read:
+        return None
+    home = facts.baseline.attachment if facts.baseline is not None else None
+    port = facts.attachment.evidence if facts.attachment is not None else facts.home_port
+    return {"commissioned_on": home.describe() if home else None,
+            "learned_on": facts.attachment.describe() if facts.attachment else None,
+            "port_now": port.model_dump(mode="json") if port is not None else None}
+
+
+def _port_words(port: PortEvidence | None) -> str:
+    if port is None:
+        return "its port was not read"
+    link = {True: "link up", False: "no link", None: "link unknown"}[port.link_up]
+    poe = {"deliveringPower": "PoE delivering power", "searching": "PoE detects no device",
+           "disabled": "PoE off", None: "no PoE"}.get(port.poe, f"PoE {port.poe}")
+    return f"{link}, {poe}"
+
+
+def _missing(facts: CameraFacts, presence: Presence) -> Finding:
     misses = facts.previous_misses + 1
     needed = facts.settings.removed_after
     errors = [e.message for e in facts.inventory.errors] if facts.inventory else []
-    if misses < needed:
-        facts.presence = "not-answering"
-        return [facts.finding(
+    if presence == "services-down":
+        where = facts.attachment
+        assert where is not None
+        return facts.finding(
+            "services-down", ARTICLE, Severity.MINOR,
+            f"{facts.label} does not answer (ONVIF, SNMP, discovery) but is still on its pole: "
+            f"its MAC is learned on {where.describe()} ({_port_words(where.evidence)}). "
+            "Present but not answering: restart it (a maintenance job, not a removal).",
+            errors=errors, rests_on=["MAC learned", "link", "PoE"], strength="strong",
+            attachment=_attachment_evidence(facts))
+    if presence == "not-answering":
+        return facts.finding(
             "not-answering", ARTICLE, Severity.MINOR,
             f"{facts.label} did not answer ({misses} of {needed} consecutive audits before "
             "it counts as removed); check power and network.",
-            missed_audits=misses, removed_after=needed, errors=errors)]
-    facts.presence = "removed"
+            missed_audits=misses, removed_after=needed, errors=errors)
     severity, why = _judged(facts, "removal", Severity.MAJOR)
-    return [facts.finding(
+    home = facts.baseline.attachment if facts.baseline is not None else None
+    if facts.switches_read and home is not None and facts.home_port is not None and \
+            facts.home_port.device_present is False and facts.attachment is None:
+        return facts.finding(
+            "removed", ARTICLE, severity,
+            f"{facts.label} is gone from the network: it answers on no route, its port "
+            f"{home.describe()} has {_port_words(facts.home_port)}, and no switch has "
+            f"learned its MAC. Removed. {why}.",
+            missed_audits=misses, removed_after=needed, errors=errors, judgement=why,
+            rests_on=["no link", "MAC gone", "no PoE device"], strength="strong",
+            attachment=_attachment_evidence(facts))
+    return facts.finding(
         "removed", ARTICLE, severity,
         f"{facts.label} has not answered on any route in {misses} consecutive audits: "
-        f"removed. {why}.",
-        missed_audits=misses, removed_after=needed, errors=errors, judgement=why)]
+        f"removed (no switch evidence either way). {why}.",
+        missed_audits=misses, removed_after=needed, errors=errors, judgement=why,
+        rests_on=["silence"], strength="weak")

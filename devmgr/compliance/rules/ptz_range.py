@@ -8,12 +8,12 @@ difference, so the engineer sees the whole reconfiguration at once.
 
 from __future__ import annotations
 
+from camfleet.model import PtzVector, Range
+from camfleet.protocols.ptz_spaces import PT_POSITION_DEGREES
 from devmgr.compliance.baseline import position_degrees, position_difference
-from devmgr.compliance.facts import CameraFacts
+from devmgr.compliance.facts import CameraFacts, Judgement
 from devmgr.compliance.model import Finding, Severity
 from devmgr.inventory.model import PtzInventory
-from devmgr.model import PtzVector, Range
-from devmgr.protocols.ptz_spaces import PT_POSITION_DEGREES
 
 ARTICLE = "Art. 7"
 RULES = ("ptz-range",)
@@ -93,12 +93,10 @@ def differences(facts: CameraFacts) -> dict[str, object]:
     return diffs
 
 
-def check(facts: CameraFacts) -> list[Finding]:
-    if facts.answered:  # kept for the report's differences, whatever the verdict below
-        facts.ptz_differences = differences(facts)
-    if not facts.configured or facts.presence not in ("present", "replaced"):
+def check(facts: CameraFacts, judged: Judgement) -> list[Finding]:
+    if not facts.configured or judged.presence not in ("present", "replaced"):
         return []
-    diffs = facts.ptz_differences
+    diffs = dict(judged.ptz_differences)
     if not diffs:
         return []
     listed = "; ".join(f"{k}: {v}" for k, v in diffs.items())

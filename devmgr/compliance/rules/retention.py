@@ -4,16 +4,16 @@ filed retention class's floor, and with the filed record-save days."""
 
 from __future__ import annotations
 
-from devmgr.compliance.facts import CameraFacts
+from devmgr.compliance.facts import CameraFacts, Judgement
 from devmgr.compliance.model import Finding, Severity
 
 ARTICLE = "Art. 16(5)"
 RULES = ("retention",)
 
 
-def check(facts: CameraFacts) -> list[Finding]:
+def check(facts: CameraFacts, judged: Judgement) -> list[Finding]:
     inv, filing = facts.inventory, facts.filing
-    if (not facts.configured or facts.presence not in ("present", "replaced") or inv is None
+    if (not facts.configured or judged.presence not in ("present", "replaced") or inv is None
             or filing is None
             or inv.recording_retention_days is None):
         return []

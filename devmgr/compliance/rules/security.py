@@ -10,15 +10,15 @@
 
 from __future__ import annotations
 
-from devmgr.compliance.facts import CameraFacts
+from devmgr.compliance.facts import CameraFacts, Judgement
 from devmgr.compliance.model import Finding, Severity
 
 ARTICLE = "Art. 17"
 RULES = ("default-credentials", "snmp-community", "clock")
 
 
-def check(facts: CameraFacts) -> list[Finding]:
-    if not facts.configured or facts.presence not in ("present", "replaced", "moved"):
+def check(facts: CameraFacts, judged: Judgement) -> list[Finding]:
+    if not facts.configured or judged.presence not in ("present", "replaced", "moved"):
         return []
     findings: list[Finding] = []
     accepted = list(facts.default_credentials)

@@ -4,19 +4,21 @@ Today's snapshot of each reference view (home, each preset) is compared with the
 commissioning snapshot by :func:`devmgr.vision.compare_views`; the comparisons arrive as
 ``facts.views``. One finding per kind of change, listing the views it was seen in:
 **view-turned** (with the estimate in degrees), **view-obstructed** (which part, what share),
-**view-blurred** and **view-unusable**. Lighting, noise and JPEG quality alone raise nothing
-(see ``bench/view_change.py``). A moved unit's views are not judged: the presence rule has
-already said why they differ.
+**view-blurred** and **view-unusable** (major), and **view-not-judged** (info: a view that
+cannot be judged now, such as night without IR or dense fog, or ever, such as a featureless
+baseline; retried at the next audit, never called turned, obstructed or blurred).
+Lighting, noise and JPEG quality alone raise nothing (see ``bench/view_change.py``). A moved
+unit's views are not judged: the presence rule has already said why they differ.
 """
 
 from __future__ import annotations
 
 import math
 
-from devmgr.compliance.facts import CameraFacts
+from devmgr.compliance.facts import CameraFacts, Judgement
 from devmgr.compliance.model import Finding, Severity, ViewEvidence
 
-RULES = ("view-turned", "view-obstructed", "view-blurred", "view-unusable")
+RULES = ("view-turned", "view-obstructed", "view-blurred", "view-unusable", "view-not-judged")
 
 
 def _turn_words(v: ViewEvidence) -> str:
@@ -27,19 +29,23 @@ def _turn_words(v: ViewEvidence) -> str:
             f"{abs(tilt):.1f}° {'up' if tilt >= 0 else 'down'}")
 
 
-def check(facts: CameraFacts) -> list[Finding]:
-    if not facts.configured or facts.presence not in ("present", "replaced"):
+def check(facts: CameraFacts, judged: Judgement) -> list[Finding]:
+    if not facts.configured or judged.presence not in ("present", "replaced"):
         return []
     tolerance = facts.settings.view_tolerance_deg
-    views = [v for v in facts.views if v.name not in facts.reconfigured_views]
+    views = [v for v in facts.views if v.name not in judged.reconfigured_views]
     turned = [v for v in views if "turned" in v.verdicts and (
         v.pan_deg is None or v.tilt_deg is None
         or math.hypot(v.pan_deg, v.tilt_deg) >= tolerance)]
     blurred = [v for v in views if "blurred" in v.verdicts]
     # Defocus or a dirty dome spoils every view of the lens, unevenly; per-tile edge loss
     # cannot tell that from an obstruction, so obstruction is not judged on a blurred camera.
-    obstructed = [] if blurred else [v for v in views if "obstructed" in v.verdicts]
+    # A view that turned shows other things than its baseline: what looks obstructed there
+    # is the turn's doing, judged again once the unit is re-aimed.
+    obstructed = [] if blurred else [v for v in views if "obstructed" in v.verdicts
+                                     and v not in turned]
     unusable = [v for v in views if "unusable" in v.verdicts]
+    unjudged = [v for v in views if "unjudged" in v.verdicts]
     findings: list[Finding] = []
     if turned:
         worst = max(turned, key=lambda v: (v.pan_deg is not None,
@@ -76,4 +82,10 @@ def check(facts: CameraFacts) -> list[Finding]:
             "view-unusable", "Art. 7", Severity.MAJOR,
             f"{facts.label}'s view cannot be compared: {unusable[0].reason}.",
             views={v.name: v.reason for v in unusable}))
+    if unjudged and not turned:
+        findings.append(facts.finding(
+            "view-not-judged", "Art. 7", Severity.INFO,
+            f"{facts.label}'s view {unjudged[0].name} was not judged: {unjudged[0].reason}. "
+            "Not a fault in itself; the next audit tries again.",
+            views={v.name: v.reason for v in unjudged}))
     return findings

@@ -5,25 +5,41 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
-from simulators.soap.envelope import sender_fault
-from simulators.soap.registry import Access, Context, operation
+from simulators.soap.envelope import SoapFault, sender_fault
+from simulators.soap.registry import Access, Context, Routes
+from simulators.soap.services.capabilities import (
+    DEVICE_NETWORK,
+    DEVICE_SECURITY,
+    DEVICE_SYSTEM,
+    EVENTS,
+    MAX_PROFILES,
+    MEDIA_STREAMING,
+    RECORDING,
+    capabilities_element,
+)
 from simulators.state import CameraState
+
+ROUTES = Routes("device")
 
 DEVICE_NS = "http://www.onvif.org/ver10/device/wsdl"
 SERVICE_NAMESPACES = {
     "device": DEVICE_NS,
     "media": "http://www.onvif.org/ver10/media/wsdl",
+    "media2": "http://www.onvif.org/ver20/media/wsdl",
     "ptz": "http://www.onvif.org/ver20/ptz/wsdl",
     "imaging": "http://www.onvif.org/ver20/imaging/wsdl",
     "recording": "http://www.onvif.org/ver10/recording/wsdl",
+    "events": "http://www.onvif.org/ver10/events/wsdl",
 }
-SERVICE_VERSIONS = {"device": (2, 40), "media": (2, 40), "ptz": (2, 40), "imaging": (2, 40),
-                    "recording": (2, 40)}
+SERVICE_VERSIONS = {"device": (2, 40), "media": (2, 40), "media2": (17, 6), "ptz": (2, 40),
+                    "imaging": (2, 40), "recording": (2, 40), "events": (2, 40)}
 
 
 def served_services(state: CameraState) -> list[str]:
-    services = ["device", "media", "imaging", "recording"]
+    """Every ONVIF device has an event service (ONVIF Core): pull-point subscriptions."""
+    services = ["device", "media", "media2", "imaging", "recording", "events"]
     if state.spec.is_ptz:
         services.insert(2, "ptz")
     return services
@@ -46,7 +62,7 @@ def posix_tz_offset(tz: str) -> timedelta:
     return -timedelta(hours=hours, minutes=minutes)
 
 
-@operation("device", "GetSystemDateAndTime", Access.PRE_AUTH)
+@ROUTES.operation("GetSystemDateAndTime", Access.PRE_AUTH)
 def get_system_date_and_time(ctx: Context, request: Any) -> dict[str, Any]:
     now = ctx.state.utc_now()
     tz = ctx.state.spec.network.timezone
@@ -59,7 +75,7 @@ def get_system_date_and_time(ctx: Context, request: Any) -> dict[str, Any]:
     }}
 
 
-@operation("device", "GetDeviceInformation", Access.READ_SYSTEM)
+@ROUTES.operation("GetDeviceInformation", Access.READ_SYSTEM)
 def get_device_information(ctx: Context, request: Any) -> dict[str, Any]:
     ident = ctx.state.spec.identity
     return {"Manufacturer": ident.manufacturer, "Model": ident.model,
@@ -67,63 +83,85 @@ def get_device_information(ctx: Context, request: Any) -> dict[str, Any]:
             "HardwareId": ident.hardware_id}
 
 
-@operation("device", "GetServices", Access.PRE_AUTH)
+@ROUTES.operation("GetServices", Access.PRE_AUTH)
 def get_services(ctx: Context, request: Any) -> dict[str, Any]:
-    return {"Service": [
-        {"Namespace": SERVICE_NAMESPACES[name], "XAddr": ctx.xaddr(name),
-         "Version": {"Major": SERVICE_VERSIONS[name][0], "Minor": SERVICE_VERSIONS[name][1]}}
-        for name in served_services(ctx.state)
-    ]}
+    include = bool(getattr(request, "IncludeCapability", False))
+    services = []
+    for name in served_services(ctx.state):
+        service: dict[str, Any] = {
+            "Namespace": SERVICE_NAMESPACES[name], "XAddr": ctx.xaddr(name),
+            "Version": {"Major": SERVICE_VERSIONS[name][0], "Minor": SERVICE_VERSIONS[name][1]}}
+        if include:  # DEVICE-1-1-13..22: capabilities only when asked for
+            service["Capabilities"] = {"_value_1": capabilities_element(ctx, name)}
+        services.append(service)
+    return {"Service": services}
 
 
-@operation("device", "GetCapabilities", Access.READ_SYSTEM)
+def _device_capabilities(ctx: Context) -> dict[str, Any]:
+    """tt:DeviceCapabilities: the flags of the device service's capabilities, in the older
+    layout GetCapabilities uses (DEVICE-1-1-30 compares the two)."""
+    net, system, sec = DEVICE_NETWORK, DEVICE_SYSTEM, DEVICE_SECURITY
+    return {
+        "XAddr": ctx.xaddr("device"),
+        "Network": {"IPFilter": net["IPFilter"], "ZeroConfiguration": net["ZeroConfiguration"],
+                    "IPVersion6": net["IPVersion6"], "DynDNS": net["DynDNS"],
+                    "Extension": {"Dot11Configuration": net["Dot11Configuration"]}},
+        "System": {**{key: system[key] for key in (
+            "DiscoveryResolve", "DiscoveryBye", "RemoteDiscovery", "SystemBackup",
+            "SystemLogging", "FirmwareUpgrade")},
+            "SupportedVersions": [{"Major": 2, "Minor": 40}],
+            "Extension": {key: system[key] for key in (
+                "HttpFirmwareUpgrade", "HttpSystemBackup", "HttpSystemLogging",
+                "HttpSupportInformation")}},
+        "Security": {**{key: sec[key] for key in (
+            "TLS1.1", "TLS1.2", "OnboardKeyGeneration", "AccessPolicyConfig", "X.509Token",
+            "SAMLToken", "KerberosToken", "RELToken")},
+            "Extension": {"TLS1.0": sec["TLS1.0"],
+                          "Extension": {"Dot1X": sec["Dot1X"],
+                                        "RemoteUserHandling": sec["RemoteUserHandling"]}}},
+    }
+
+
+@ROUTES.operation("GetCapabilities", Access.READ_SYSTEM)
 def get_capabilities(ctx: Context, request: Any) -> dict[str, Any]:
     categories = set(getattr(request, "Category", None) or ["All"])
-    wants = {"All"} | categories
 
     def want(category: str) -> bool:
-        return "All" in categories or category in wants
+        return "All" in categories or category in categories
 
     caps: dict[str, Any] = {}
     if want("Device"):
-        caps["Device"] = {
-            "XAddr": ctx.xaddr("device"),
-            "Network": {"IPFilter": False, "ZeroConfiguration": False, "IPVersion6": False,
-                        "DynDNS": False},
-            "System": {"DiscoveryResolve": False, "DiscoveryBye": True, "RemoteDiscovery": False,
-                       "SystemBackup": False, "SystemLogging": False, "FirmwareUpgrade": False,
-                       "SupportedVersions": [{"Major": 2, "Minor": 40}]},
-            "Security": {"TLS1.1": False, "TLS1.2": False, "OnboardKeyGeneration": False,
-                         "AccessPolicyConfig": False, "X.509Token": False, "SAMLToken": False,
-                         "KerberosToken": False, "RELToken": False},
-        }
+        caps["Device"] = _device_capabilities(ctx)
+    if want("Events"):
+        caps["Events"] = {"XAddr": ctx.xaddr("events"), **EVENTS}
     if want("Imaging"):
         caps["Imaging"] = {"XAddr": ctx.xaddr("imaging")}
     if want("Media"):
         caps["Media"] = {"XAddr": ctx.xaddr("media"),
-                         "StreamingCapabilities": {"RTPMulticast": False, "RTP_TCP": True,
-                                                   "RTP_RTSP_TCP": True}}
+                         "StreamingCapabilities": dict(MEDIA_STREAMING),
+                         "Extension": {"ProfileCapabilities": {
+                             "MaximumNumberOfProfiles": MAX_PROFILES}}}
     if want("PTZ") and ctx.state.spec.is_ptz:
         caps["PTZ"] = {"XAddr": ctx.xaddr("ptz")}
     if "All" in categories:
         caps["Extension"] = {"Recording": {
             "XAddr": ctx.xaddr("recording"), "ReceiverSource": False,
-            "MediaProfileSource": True, "DynamicRecordings": False, "DynamicTracks": False,
-            "MaxStringLength": 64}}
+            "MediaProfileSource": True, **RECORDING, "MaxStringLength": 64}}
     if not caps:
-        raise sender_fault(f"the device has no {', '.join(sorted(categories))} capability",
-                           "ter:InvalidArgVal", "ter:NoSuchService")
+        # DEVICE-1-1-4/6/10/11: a category the device does not serve.
+        raise SoapFault("Receiver", ("ter:ActionNotSupported", "ter:NoSuchService"),
+                        f"the device has no {', '.join(sorted(categories))} service")
     return {"Capabilities": caps}
 
 
-@operation("device", "GetScopes", Access.READ_SYSTEM)
+@ROUTES.operation("GetScopes", Access.READ_SYSTEM)
 def get_scopes(ctx: Context, request: Any) -> dict[str, Any]:
     fixed = [{"ScopeDef": "Fixed", "ScopeItem": s} for s in ctx.state.fixed_scopes]
     configurable = [{"ScopeDef": "Configurable", "ScopeItem": s} for s in ctx.state.scopes]
     return {"Scopes": fixed + configurable}
 
 
-@operation("device", "SetScopes", Access.WRITE_SYSTEM)
+@ROUTES.operation("SetScopes", Access.WRITE_SYSTEM)
 def set_scopes(ctx: Context, request: Any) -> dict[str, Any]:
     scopes = [str(s).strip() for s in (request.Scopes or [])]
     for scope in scopes:
@@ -137,7 +175,7 @@ def set_scopes(ctx: Context, request: Any) -> dict[str, Any]:
     return {}
 
 
-@operation("device", "GetNetworkInterfaces", Access.READ_SYSTEM)
+@ROUTES.operation("GetNetworkInterfaces", Access.READ_SYSTEM)
 def get_network_interfaces(ctx: Context, request: Any) -> dict[str, Any]:
     net = ctx.state.spec.network
     return {"NetworkInterfaces": [{
@@ -150,12 +188,32 @@ def get_network_interfaces(ctx: Context, request: Any) -> dict[str, Any]:
     }]}
 
 
-@operation("device", "GetHostname", Access.READ_SYSTEM)
+@ROUTES.operation("GetHostname", Access.READ_SYSTEM)
 def get_hostname(ctx: Context, request: Any) -> dict[str, Any]:
     return {"HostnameInformation": {"FromDHCP": False, "Name": ctx.state.spec.hostname}}
 
 
-@operation("device", "GetNTP", Access.READ_SYSTEM)
+@ROUTES.operation("GetDNS", Access.READ_SYSTEM)
+def get_dns(ctx: Context, request: Any) -> dict[str, Any]:
+    # Manual, no server (Base Device Test Spec Annex A.10: an empty address may be omitted).
+    return {"DNSInformation": {"FromDHCP": False}}
+
+
+@ROUTES.operation("GetNetworkDefaultGateway", Access.READ_SYSTEM)
+def get_network_default_gateway(ctx: Context, request: Any) -> dict[str, Any]:
+    return {"NetworkGateway": {}}
+
+
+@ROUTES.operation("GetNetworkProtocols", Access.READ_SYSTEM)
+def get_network_protocols(ctx: Context, request: Any) -> dict[str, Any]:
+    """HTTP where the services answer; RTSP where GetStreamUri points (DEVICE-2-1-33)."""
+    http_port = urlsplit(ctx.base_url).port or 80
+    return {"NetworkProtocols": [{"Name": "HTTP", "Enabled": True, "Port": [http_port]},
+                                 {"Name": "RTSP", "Enabled": True,
+                                  "Port": [ctx.state.rtsp_port]}]}
+
+
+@ROUTES.operation("GetNTP", Access.READ_SYSTEM)
 def get_ntp(ctx: Context, request: Any) -> dict[str, Any]:
     return {"NTPInformation": {
         "FromDHCP": False,
@@ -164,18 +222,18 @@ def get_ntp(ctx: Context, request: Any) -> dict[str, Any]:
     }}
 
 
-@operation("device", "GetUsers", Access.READ_SYSTEM_SENSITIVE)
+@ROUTES.operation("GetUsers", Access.READ_SYSTEM_SENSITIVE)
 def get_users(ctx: Context, request: Any) -> dict[str, Any]:
     return {"User": [{"Username": u.username, "UserLevel": u.level}
                      for u in ctx.state.spec.users]}
 
 
-@operation("device", "GetDiscoveryMode", Access.READ_SYSTEM)
+@ROUTES.operation("GetDiscoveryMode", Access.READ_SYSTEM)
 def get_discovery_mode(ctx: Context, request: Any) -> dict[str, Any]:
     return {"DiscoveryMode": "Discoverable" if ctx.state.discoverable else "NonDiscoverable"}
 
 
-@operation("device", "SetDiscoveryMode", Access.WRITE_SYSTEM)
+@ROUTES.operation("SetDiscoveryMode", Access.WRITE_SYSTEM)
 def set_discovery_mode(ctx: Context, request: Any) -> dict[str, Any]:
     mode = request.DiscoveryMode
     if mode not in ("Discoverable", "NonDiscoverable"):
@@ -185,13 +243,13 @@ def set_discovery_mode(ctx: Context, request: Any) -> dict[str, Any]:
     return {}
 
 
-@operation("device", "SystemReboot", Access.UNRECOVERABLE)
+@ROUTES.operation("SystemReboot", Access.UNRECOVERABLE)
 def system_reboot(ctx: Context, request: Any) -> dict[str, Any]:
     ctx.control.request_reboot()
     return {"Message": "Rebooting"}
 
 
-@operation("device", "GetGeoLocation", Access.READ_SYSTEM)
+@ROUTES.operation("GetGeoLocation", Access.READ_SYSTEM)
 def get_geo_location(ctx: Context, request: Any) -> dict[str, Any]:
     spec = ctx.state.spec
     where = spec.location.position

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from simulators.soap.envelope import sender_fault
-from simulators.soap.registry import Access, Context, operation
+from simulators.soap.registry import Access, Context, Routes
 from simulators.soap.services.media import VIDEO_SOURCE
 
+ROUTES = Routes("imaging")
 
-@operation("imaging", "GetImagingSettings", Access.READ_MEDIA)
+
+@ROUTES.operation("GetImagingSettings", Access.READ_MEDIA)
 def get_imaging_settings(ctx: Context, request: Any) -> dict[str, Any]:
     if request.VideoSourceToken != VIDEO_SOURCE:
         raise sender_fault(f"no video source {request.VideoSourceToken!r}", "ter:InvalidArgVal",

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from devmgr.model import PtzVector
-from devmgr.protocols.ptz_spaces import (
+from camfleet.model import PtzVector
+from camfleet.protocols.ptz_spaces import (
     PT_POSITION_DEGREES,
     PT_POSITION_GENERIC,
     PT_SPEED_GENERIC,
@@ -24,7 +24,9 @@ from devmgr.protocols.ptz_spaces import (
 )
 from simulators.ptz import PtzError
 from simulators.soap.envelope import action_not_supported, receiver_fault, sender_fault
-from simulators.soap.registry import Access, Context, operation
+from simulators.soap.registry import Access, Context, Routes
+
+ROUTES = Routes("ptz")
 
 NODE_TOKEN = "PTZNode_1"
 CONFIG_TOKEN = "PTZConfig_1"
@@ -44,6 +46,7 @@ def supported_spaces(ctx: Context) -> dict[str, Any]:
         absolute_pt.append({"URI": PT_POSITION_DEGREES,
                             "XRange": _range(ptz.pan_range.min, ptz.pan_range.max),
                             "YRange": _range(ptz.tilt_range.min, ptz.tilt_range.max)})
+
     return {
         "AbsolutePanTiltPositionSpace": absolute_pt,
         "AbsoluteZoomPositionSpace": [{"URI": Z_POSITION_GENERIC, "XRange": _range(0, 1)}],
@@ -162,13 +165,13 @@ def _move(ctx: Context, target: PtzVector, speed: Any, axes: tuple[str, ...]) ->
         raise sender_fault(str(exc), "ter:InvalidArgVal", exc.subcode) from exc
 
 
-@operation("ptz", "GetNodes", Access.READ_SYSTEM)
+@ROUTES.operation("GetNodes", Access.READ_SYSTEM)
 def get_nodes(ctx: Context, request: Any) -> dict[str, Any]:
     require_ptz(ctx, request)
     return {"PTZNode": [ptz_node(ctx)]}
 
 
-@operation("ptz", "GetNode", Access.READ_SYSTEM)
+@ROUTES.operation("GetNode", Access.READ_SYSTEM)
 def get_node(ctx: Context, request: Any) -> dict[str, Any]:
     require_ptz(ctx, request)
     if request.NodeToken != NODE_TOKEN:
@@ -177,7 +180,7 @@ def get_node(ctx: Context, request: Any) -> dict[str, Any]:
     return {"PTZNode": ptz_node(ctx)}
 
 
-@operation("ptz", "GetConfigurations", Access.READ_MEDIA)
+@ROUTES.operation("GetConfigurations", Access.READ_MEDIA)
 def get_configurations(ctx: Context, request: Any) -> dict[str, Any]:
     require_ptz(ctx, request)
     return {"PTZConfiguration": [ptz_configuration(ctx)]}
@@ -189,14 +192,14 @@ def _require_config(token: Any) -> None:
                            "ter:NoConfig")
 
 
-@operation("ptz", "GetConfiguration", Access.READ_MEDIA)
+@ROUTES.operation("GetConfiguration", Access.READ_MEDIA)
 def get_configuration(ctx: Context, request: Any) -> dict[str, Any]:
     require_ptz(ctx, request)
     _require_config(request.PTZConfigurationToken)
     return {"PTZConfiguration": ptz_configuration(ctx)}
 
 
-@operation("ptz", "GetConfigurationOptions", Access.READ_MEDIA)
+@ROUTES.operation("GetConfigurationOptions", Access.READ_MEDIA)
 def get_configuration_options(ctx: Context, request: Any) -> dict[str, Any]:
     require_ptz(ctx, request)
     _require_config(request.ConfigurationToken)
@@ -206,7 +209,7 @@ def get_configuration_options(ctx: Context, request: Any) -> dict[str, Any]:
     }}
 
 
-@operation("ptz", "GetStatus", Access.READ_MEDIA)
+@ROUTES.operation("GetStatus", Access.READ_MEDIA)
 def get_status(ctx: Context, request: Any) -> dict[str, Any]:
     require_ptz(ctx, request)
     pan_tilt, zoom = ctx.state.ptz.status()
@@ -217,7 +220,7 @@ def get_status(ctx: Context, request: Any) -> dict[str, Any]:
     }}
 
 
-@operation("ptz", "AbsoluteMove", Access.ACTUATE)
+@ROUTES.operation("AbsoluteMove", Access.ACTUATE)
 def absolute_move(ctx: Context, request: Any) -> dict[str, Any]:
     require_ptz(ctx, request)
     target = absolute_target(ctx, request.Position)
@@ -225,7 +228,7 @@ def absolute_move(ctx: Context, request: Any) -> dict[str, Any]:
     return {}
 
 
-@operation("ptz", "RelativeMove", Access.ACTUATE)
+@ROUTES.operation("RelativeMove", Access.ACTUATE)
 def relative_move(ctx: Context, request: Any) -> dict[str, Any]:
     require_ptz(ctx, request)
     ptz = ctx.state.spec.ptz
@@ -249,7 +252,7 @@ def relative_move(ctx: Context, request: Any) -> dict[str, Any]:
     return {}
 
 
-@operation("ptz", "ContinuousMove", Access.ACTUATE)
+@ROUTES.operation("ContinuousMove", Access.ACTUATE)
 def continuous_move(ctx: Context, request: Any) -> dict[str, Any]:
     require_ptz(ctx, request)
     velocity = request.Velocity
@@ -271,7 +274,7 @@ def continuous_move(ctx: Context, request: Any) -> dict[str, Any]:
     return {}
 
 
-@operation("ptz", "Stop", Access.ACTUATE)
+@ROUTES.operation("Stop", Access.ACTUATE)
 def stop(ctx: Context, request: Any) -> dict[str, Any]:
     require_ptz(ctx, request)
     pan_tilt = request.PanTilt if request.PanTilt is not None else True
@@ -280,7 +283,7 @@ def stop(ctx: Context, request: Any) -> dict[str, Any]:
     return {}
 
 
-@operation("ptz", "GetPresets", Access.READ_MEDIA)
+@ROUTES.operation("GetPresets", Access.READ_MEDIA)
 def get_presets(ctx: Context, request: Any) -> dict[str, Any]:
     require_ptz(ctx, request)
     return {"Preset": [{"token": p.token, "Name": p.name,
@@ -288,7 +291,7 @@ def get_presets(ctx: Context, request: Any) -> dict[str, Any]:
                        for p in ctx.state.presets.values()]}
 
 
-@operation("ptz", "SetPreset", Access.ACTUATE)
+@ROUTES.operation("SetPreset", Access.ACTUATE)
 def set_preset(ctx: Context, request: Any) -> dict[str, Any]:
     require_ptz(ctx, request)
     state = ctx.state
@@ -318,7 +321,7 @@ def _require_preset(ctx: Context, token: Any) -> Any:
     return preset
 
 
-@operation("ptz", "GotoPreset", Access.ACTUATE)
+@ROUTES.operation("GotoPreset", Access.ACTUATE)
 def goto_preset(ctx: Context, request: Any) -> dict[str, Any]:
     require_ptz(ctx, request)
     preset = _require_preset(ctx, request.PresetToken)
@@ -326,7 +329,7 @@ def goto_preset(ctx: Context, request: Any) -> dict[str, Any]:
     return {}
 
 
-@operation("ptz", "RemovePreset", Access.ACTUATE)
+@ROUTES.operation("RemovePreset", Access.ACTUATE)
 def remove_preset(ctx: Context, request: Any) -> dict[str, Any]:
     require_ptz(ctx, request)
     _require_preset(ctx, request.PresetToken)
@@ -334,14 +337,14 @@ def remove_preset(ctx: Context, request: Any) -> dict[str, Any]:
     return {}
 
 
-@operation("ptz", "GotoHomePosition", Access.ACTUATE)
+@ROUTES.operation("GotoHomePosition", Access.ACTUATE)
 def goto_home_position(ctx: Context, request: Any) -> dict[str, Any]:
     require_ptz(ctx, request)
     _move(ctx, ctx.state.home, request.Speed, ("pan", "tilt", "zoom"))
     return {}
 
 
-@operation("ptz", "SetHomePosition", Access.ACTUATE)
+@ROUTES.operation("SetHomePosition", Access.ACTUATE)
 def set_home_position(ctx: Context, request: Any) -> dict[str, Any]:
     require_ptz(ctx, request)
     if ctx.state.spec.ptz.home_fixed:

@@ -6,7 +6,9 @@ from datetime import timedelta
 from typing import Any
 
 from simulators.soap.envelope import sender_fault
-from simulators.soap.registry import Access, Context, operation
+from simulators.soap.registry import Access, Context, Routes
+
+ROUTES = Routes("recording")
 
 
 def recording_configuration(ctx: Context) -> dict[str, Any]:
@@ -25,7 +27,7 @@ def _tracks() -> dict[str, Any]:
                        "Configuration": {"TrackType": "Video", "Description": "main video"}}]}
 
 
-@operation("recording", "GetRecordings", Access.READ_MEDIA)
+@ROUTES.operation("GetRecordings", Access.READ_MEDIA)
 def get_recordings(ctx: Context, request: Any) -> dict[str, Any]:
     return {"RecordingItem": [{
         "RecordingToken": ctx.state.spec.recording.recording_token,
@@ -34,7 +36,7 @@ def get_recordings(ctx: Context, request: Any) -> dict[str, Any]:
     }]}
 
 
-@operation("recording", "GetRecordingConfiguration", Access.READ_MEDIA)
+@ROUTES.operation("GetRecordingConfiguration", Access.READ_MEDIA)
 def get_recording_configuration(ctx: Context, request: Any) -> dict[str, Any]:
     if request.RecordingToken != ctx.state.spec.recording.recording_token:
         raise sender_fault(f"no recording {request.RecordingToken!r}", "ter:InvalidArgVal",

@@ -17,7 +17,7 @@ import pytest
 
 from devmgr.filings import FilingRecord, save
 from devmgr.registry import Registry
-from simulators.fleet.filings import filings_for_fleet
+from scenarios.fleet_filings import filings_for_fleet
 from simulators.fleet.fleet import Fleet
 from simulators.fleet.generate import FleetMember, generate_fleet
 from tests.conftest import free_udp_port

@@ -6,18 +6,19 @@ cannot easily stage: filed moves and removals, Art. 6 replacement plans, the 30-
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from camfleet.model import GeoPosition
 from devmgr.compliance.baseline import Baseline
 from devmgr.compliance.facts import CameraFacts
-from devmgr.compliance.model import AuditSettings, Severity
+from devmgr.compliance.model import AuditSettings, Finding, Severity
 from devmgr.compliance.rules import RULE_NAMES, evaluate
 from devmgr.filings import FilingRecord
 from devmgr.inventory.model import DeviceInfo, Inventory
-from devmgr.model import GeoPosition
 
 TODAY = date(2026, 11, 29)
 HERE = GeoPosition(latitude=30.5928, longitude=114.3055, elevation=25.0)
@@ -48,9 +49,13 @@ def facts(record: FilingRecord, today: Inventory | None, *, misses: int = 0) -> 
                        previous_misses=misses)
 
 
-def only(findings: list[Any]) -> Any:
-    assert len(findings) == 1, findings
-    return findings[0]
+def findings(facts: CameraFacts) -> list[Finding]:
+    return list(evaluate(facts).findings)
+
+
+def only(found: list[Any]) -> Any:
+    assert len(found) == 1, found
+    return found[0]
 
 
 @pytest.mark.parametrize(("site", "moves", "severity", "words"), [
@@ -67,7 +72,7 @@ def only(findings: list[Any]) -> Any:
 ])
 def test_a_move_is_judged_against_its_filings(site: str, moves: tuple[dict[str, Any], ...],
                                               severity: Severity, words: str) -> None:
-    found = only(evaluate(facts(filing(site, moves), inventory(THERE))))
+    found = only(findings(facts(filing(site, moves), inventory(THERE))))
     assert (found.rule, found.article, found.severity) == ("moved", "Art. 10", severity)
     assert words in found.message
     assert 300 < found.evidence["distance_m"] < 360
@@ -76,25 +81,76 @@ def test_a_move_is_judged_against_its_filings(site: str, moves: tuple[dict[str, 
 def test_silence_is_not_answering_until_the_nth_audit_then_removed() -> None:
     record = filing(moves=({"kind": "removal", "filed_on": TODAY - timedelta(days=45),
                             "planned_on": TODAY - timedelta(days=5)},))
-    first = only(evaluate(facts(record, None, misses=0)))
+    first = only(findings(facts(record, None, misses=0)))
     assert (first.rule, first.severity, first.evidence["missed_audits"]) == (
         "not-answering", Severity.MINOR, 1)
-    third = only(evaluate(facts(record, None, misses=2)))
+    third = only(findings(facts(record, None, misses=2)))
     assert (third.rule, third.severity) == ("removed", Severity.INFO)  # filed 45 days ahead
     assert "removal as filed" in third.message
 
 
 def test_another_serial_in_its_place_is_a_replacement_not_a_move() -> None:
-    found = only(evaluate(facts(filing("art6:1"), inventory(HERE, serial="SN-2"))))
+    found = only(findings(facts(filing("art6:1"), inventory(HERE, serial="SN-2"))))
     assert (found.rule, found.severity) == ("replaced", Severity.CRITICAL)
     assert found.evidence["serial"] == ["SN-1", "SN-2"]
 
 
 def test_the_same_unit_on_a_new_address_is_only_worth_knowing() -> None:
-    found = only(evaluate(facts(filing(), inventory(HERE, address="10.0.0.77"))))
+    found = only(findings(facts(filing(), inventory(HERE, address="10.0.0.77"))))
     assert (found.rule, found.severity) == ("readdressed", Severity.INFO)
 
 
 def test_an_untouched_camera_has_no_finding_and_every_rule_name_is_unique() -> None:
-    assert evaluate(facts(filing(), inventory(HERE))) == []
+    assert findings(facts(filing(), inventory(HERE))) == []
     assert len(RULE_NAMES) == len(set(RULE_NAMES))
+
+
+@pytest.mark.parametrize("today", [inventory(THERE), inventory(HERE, serial="SN-2"), None,
+                                   inventory(HERE, address="10.0.0.77")])
+def test_rules_conclude_without_writing_into_their_facts(today: Inventory | None) -> None:
+    given = facts(filing(), today)
+    before = copy.deepcopy(given)
+    conclusions = evaluate(given)
+    assert given == before
+    assert conclusions.judgement.presence in ("moved", "replaced", "not-answering", "present")
+
+
+# -- Art. 9: what is filed must be a complete, plausible filing of the point
+
+
+def from_platform(**fields: Any) -> FilingRecord:
+    """A camera as a platform's catalog files it: no regulation fields."""
+    return FilingRecord.model_validate({
+        "device_id": "42010600001320000001", "name": "Gate", "civil_code": "420106",
+        "serial": "SN-1", **fields})
+
+
+def test_a_filing_from_a_platform_catalog_is_reported_incomplete() -> None:
+    record = from_platform(position=HERE.model_dump())
+    found = only(findings(facts(record, inventory(HERE))))
+    assert (found.rule, found.article, found.severity) == (
+        "filing-incomplete", "Art. 9", Severity.MAJOR)
+    assert found.evidence["missing"] == ["site_category", "acceptance_date"]
+    assert "site category (Art. 6), acceptance date" in found.message
+    # A rule reads the facts and leaves them as they were.
+    assert record.missing == ("site_category", "acceptance_date")
+
+
+def test_no_position_is_incomplete_and_not_judged_as_a_move() -> None:
+    record = filing().model_copy(update={"position": None})
+    found = only(findings(facts(record, inventory(HERE))))
+    assert (found.rule, found.evidence["missing"]) == ("filing-incomplete", ["position"])
+
+
+@pytest.mark.parametrize(("where", "words"), [
+    (GeoPosition(latitude=0.0, longitude=0.0), "placeholder 0/0"),
+    (GeoPosition(latitude=39.9042, longitude=116.4074), "outside Hubei (CivilCode 420106)"),
+    (GeoPosition(latitude=-33.86, longitude=151.2), "outside China"),
+])
+def test_an_implausible_filed_position_is_flagged(where: GeoPosition, words: str) -> None:
+    record = filing().model_copy(update={"position": where, "civil_code": "420106"})
+    found = [f for f in findings(facts(record, inventory(None))) if f.rule == "filing-position"]
+    assert len(found) == 1
+    assert (found[0].article, found[0].severity) == ("Art. 9", Severity.MAJOR)
+    assert words in found[0].message
+    assert found[0].evidence["civil_code"] == "420106"

@@ -16,11 +16,11 @@ from typing import cast
 
 import pytest
 
+from camfleet.protocols import wsdiscovery as codec
+from camfleet.targets import Target, TargetsFile
 from devmgr.discovery import wsd
 from devmgr.discovery.merge import scope_value
 from devmgr.inventory.model import WsdEndpoint
-from devmgr.protocols import wsdiscovery as codec
-from devmgr.targets import Target, TargetsFile
 from simulators.fleet.fleet import Fleet
 from tests.clients import probe as reference_probe
 from tests.conftest import free_udp_port

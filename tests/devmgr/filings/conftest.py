@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
+from camfleet.model import GeoPosition
 from devmgr.filings import FilingRecord
-from devmgr.model import GeoPosition
 
 from .factory import make_record
 

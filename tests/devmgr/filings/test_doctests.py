@@ -7,10 +7,11 @@ from types import ModuleType
 
 import pytest
 
-from devmgr.filings import io, model
+from devmgr.filings import catalog, codes, io, model, nodes, places
 
 
-@pytest.mark.parametrize("module", [model, io], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [model, io, catalog, codes, nodes, places],
+                         ids=lambda m: m.__name__)
 def test_docstring_examples(module: ModuleType) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0

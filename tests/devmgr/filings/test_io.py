@@ -17,9 +17,9 @@ from devmgr.filings import (
     loads_yaml,
     save,
 )
-from devmgr.filings.io import CAMFLEET_NS
+from devmgr.filings.catalog import CAMFLEET_NS
 
-from .factory import make_record
+from .factory import PLATFORM, make_record
 
 # --- round trips
 
@@ -43,22 +43,22 @@ def test_yaml_round_trip(records: list[FilingRecord]) -> None:
 
 
 def test_xml_round_trip(records: list[FilingRecord]) -> None:
-    data = dump_xml(records)
-    assert loads_xml(data) == records
-    assert loads_xml(data.decode("utf-8")) == records
+    data = dump_xml(records, platform_id=PLATFORM)
+    assert loads_xml(data).records == records
+    assert loads_xml(data.decode("gb2312")).records == records
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".yaml", ".yml", ".xml"])
 def test_file_round_trip(tmp_path: Path, records: list[FilingRecord], suffix: str) -> None:
     path = tmp_path / f"filings{suffix}"
-    save(records, path)
-    assert load(path) == records
+    save(records, path, platform_id=PLATFORM)
+    assert load(path).records == records
 
 
 def test_excel_csv_file_with_bom(tmp_path: Path, records: list[FilingRecord]) -> None:
     path = tmp_path / "excel.csv"
     path.write_bytes(dump_csv(records).replace("\n", "\r\n").encode("utf-8-sig"))
-    assert load(path) == records
+    assert load(path).records == records
 
 
 def test_gbk_csv_refused_with_reason(tmp_path: Path, records: list[FilingRecord]) -> None:
@@ -72,9 +72,10 @@ def test_gbk_csv_refused_with_reason(tmp_path: Path, records: list[FilingRecord]
 
 
 def test_xml_is_a_gbt28181_catalog(records: list[FilingRecord]) -> None:
-    root = etree.fromstring(dump_xml(records, platform_id="42010000002000000001"))
+    root = etree.fromstring(dump_xml(records, platform_id=PLATFORM))
     assert root.tag == "Response"
     assert root.findtext("CmdType") == "Catalog"
+    assert root.findtext("DeviceID") == PLATFORM
     assert root.findtext("SumNum") == "3"
     assert root.find("DeviceList").get("Num") == "3"
     item = root.find("DeviceList/Item")
@@ -83,12 +84,12 @@ def test_xml_is_a_gbt28181_catalog(records: list[FilingRecord]) -> None:
     assert item.findtext("Info/MAC") == "44-19-B6-0A-BB-CC"
     assert item.findtext("Info/PTZType") == "3"
     assert item.findtext("Info/DirectionType") == "6"
-    assert item.findtext("Info/InstallTime") == "2024-11-03T00:00:00"
+    assert item.findtext("Info/InstallTime") == "2024-11-03T09:30:00"
     ext = item.find(f"{{{CAMFLEET_NS}}}Filing")
     assert ext.findtext(f"{{{CAMFLEET_NS}}}SiteCategory") == "art6:2"
 
 
-def test_xml_foreign_catalog_fields_ignored_and_gb2312_honoured() -> None:
+def test_xml_plain_catalog_is_an_incomplete_filing_and_gb2312_honoured() -> None:
     doc = """<?xml version="1.0" encoding="GB2312"?>
 <Response><CmdType>Catalog</CmdType><SN>7</SN><DeviceID>42010000002000000001</DeviceID>
 <SumNum>1</SumNum><DeviceList Num="1"><Item>
@@ -97,19 +98,20 @@ def test_xml_foreign_catalog_fields_ignored_and_gb2312_honoured() -> None:
 <Secrecy>0</Secrecy><Status>ON</Status><Longitude>114.2889</Longitude><Latitude>30.5494</Latitude>
 <Info><PTZType>1</PTZType><InstallTime>2023-05-01T08:30:00</InstallTime></Info>
 </Item></DeviceList></Response>""".encode("gb2312")
-    # A plain catalog lacks the regulation fields, so it needs the camfleet extension.
-    with pytest.raises(FilingImportError, match="site_category") as exc:
-        loads_xml(doc)
-    assert "acceptance_date" in str(exc.value)
+    # A plain catalog lacks the regulation fields: imported, as an incomplete filing.
+    (plain,) = loads_xml(doc).records
+    assert plain.missing == ("site_category", "acceptance_date")
     with_ext = doc.replace(
         b"</Info>",
         f'</Info><cf:Filing xmlns:cf="{CAMFLEET_NS}"><cf:SiteCategory>art6:2</cf:SiteCategory>'
         "<cf:AcceptanceDate>2023-06-01</cf:AcceptanceDate></cf:Filing>".encode(),
     )
-    (rec,) = loads_xml(with_ext)
+    (rec,) = loads_xml(with_ext).records
+    assert rec.missing == ()
     assert rec.name == "武汉长江大桥"
     assert rec.install_time is not None
-    assert rec.install_time.isoformat() == "2023-05-01"
+    assert rec.install_time.isoformat() == "2023-05-01T08:30:00"
+    assert rec.position is not None
     assert rec.position.elevation == 0.0
 
 
@@ -195,9 +197,9 @@ def test_yaml_not_a_list() -> None:
 
 
 def test_xml_problems_with_sourceline(records: list[FilingRecord]) -> None:
-    data = dump_xml(records).decode()
-    data = data.replace("<Latitude>30.5801</Latitude>", "")  # item 2 loses its position
-    data = data.replace("42010000011325000002", "42010000011115000002")  # item 1 is a DVR
+    data = dump_xml(records, platform_id=PLATFORM).decode("gb2312")
+    data = data.replace("<Latitude>30.5801</Latitude>", "")  # item 2 loses half its position
+    data = data.replace("42010000011325000002", "4201000001132500000X")  # item 1: bad id
     with pytest.raises(FilingImportError) as exc:
         loads_xml(data, "cat.xml")
     problems = exc.value.problems
@@ -206,11 +208,12 @@ def test_xml_problems_with_sourceline(records: list[FilingRecord]) -> None:
     for p in problems:
         assert p.line is not None
         assert lines[p.line - 1].strip() == "<Item>"
-    assert "Longitude and Latitude are mandatory" in problems[1].reason
+    assert "non-digits" in problems[0].reason
+    assert "Longitude and Latitude come together" in problems[1].reason
 
 
 def test_xml_num_mismatch(records: list[FilingRecord]) -> None:
-    data = dump_xml(records).replace(b'Num="3"', b'Num="4"')
+    data = dump_xml(records, platform_id=PLATFORM).replace(b'Num="3"', b'Num="4"')
     with pytest.raises(FilingImportError, match="Num=4 but it holds 3"):
         loads_xml(data)
 

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import pytest
 from pydantic import ValidationError
 
+from camfleet.model import GeoPosition
 from devmgr.filings import (
     CatalogPtzType,
     Direction,
@@ -15,7 +16,6 @@ from devmgr.filings import (
     parse_device_id,
     retention_minimum_days,
 )
-from devmgr.model import GeoPosition
 
 from .factory import make_record
 
@@ -60,16 +60,60 @@ def test_enums_and_mac_normalised() -> None:
     assert rec.mac == "44:19:b6:0a:bb:cc"
 
 
-def test_position_is_mandatory() -> None:
-    with pytest.raises(ValidationError, match="position"):
-        FilingRecord.model_validate(
-            {
-                "device_id": "42010000001320000001",
-                "name": "x",
-                "site_category": "not-listed",
-                "acceptance_date": "2025-01-01",
-            }
-        )
+def test_without_position_site_or_acceptance_the_filing_is_incomplete() -> None:
+    # A platform's catalog carries none of the Measures' fields and often no position: such a
+    # record is kept, and says what it lacks (the audit reports it under Art. 9).
+    bare = FilingRecord.model_validate({"device_id": "42010000001320000001", "name": "x"})
+    assert bare.missing == ("position", "site_category", "acceptance_date")
+    assert bare.filing_deadline() is None
+    assert not bare.filing_overdue(date(2030, 1, 1))
+    assert (bare.is_art6_site, bare.is_prohibited_site) == (False, False)
+    allowed, reason = bare.move_allowed_on(date(2030, 1, 1))
+    assert not allowed
+    assert "no site category filed" in reason
+    assert make_record().missing == ()
+    assert make_record(position=None).missing == ("position",)
+
+
+def test_mandatory_catalog_elements_have_defaults() -> None:
+    bare = FilingRecord(device_id="42010600001320000001", name="x")
+    assert (bare.civil_code, bare.parent_id) == ("420106", "420106")
+    assert (bare.register_way, bare.safety_way, bare.secrecy, bare.status) == (1, 0, False, "ON")
+    given = make_record(civil_code="420102", parent_id="42010000002160000001")
+    assert (given.civil_code, given.parent_id) == ("420102", "42010000002160000001")
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("parent_id", "4201/abc"), ("status", "ON LINE"), ("function_type", "1/2"),
+    ("security_level_code", "D"), ("supply_light_type", 5), ("position_type", 11),
+    ("register_way", 4), ("safety_way", 4), ("room_type", 3), ("use_type", 0),
+])
+def test_bad_catalog_values_refused(field: str, value: object) -> None:
+    with pytest.raises(ValidationError, match=field):
+        make_record(**{field: value})
+
+
+@pytest.mark.parametrize(("latitude", "longitude", "civil_code", "words"), [
+    (30.58, 114.29, "420102", None),
+    (0.0, 0.0, "420102", "placeholder 0/0"),
+    (48.85, 2.35, "420102", "outside China"),
+    (87.62, 43.79, "650102", "swapped"),  # Urumqi, latitude and longitude swapped
+    (39.9, 116.4, "420102", "outside Hubei (CivilCode 420102)"),
+    (39.9, 116.4, "110105", None),
+    (39.9, 116.4, "990000", None),  # no box for an unknown province: not judged
+    (16.83, 112.33, "460300", None),  # Sansha, in Hainan's box
+])
+def test_position_problems(latitude: float, longitude: float, civil_code: str,
+                           words: str | None) -> None:
+    rec = make_record(position=GeoPosition(latitude=latitude, longitude=longitude),
+                      civil_code=civil_code)
+    problems = rec.position_problems
+    if words is None:
+        assert problems == []
+    else:
+        (problem,) = problems
+        assert words in problem
+    assert make_record(position=None).position_problems == []
 
 
 def test_infinite_values_rejected() -> None:

@@ -1,26 +1,22 @@
 """A separate process appending to the audit log, for the concurrency test.
 
-    python -m tests.devmgr.registry._auditor DB COUNT WHO
+    GO_FILE=... python -m tests.devmgr.registry._auditor URL COUNT WHO
 
-Prints "ready", waits for a file ``DB.go`` (so that two appenders start together), then
+Prints "ready", waits for the file GO_FILE (so that the appenders start together), then
 appends COUNT entries, one transaction each, and prints "done".
 """
 
 from __future__ import annotations
 
 import sys
-import time
-from pathlib import Path
 
 from devmgr.registry import Registry
+from tests.devmgr.registry._together import wait_for_go
 
 
 def main(argv: list[str]) -> int:
     db, count, who = argv[0], int(argv[1]), argv[2]
-    print("ready", flush=True)
-    go = Path(f"{db}.go")
-    while not go.exists():
-        time.sleep(0.001)
+    wait_for_go()
     with Registry.open(db) as registry:
         for n in range(count):
             registry.log_retrieval(

@@ -9,8 +9,8 @@ MODE:
   free       record batch after batch, printing "committed <n>" after each commit, never
              finishing: the parent SIGKILLs us wherever we happen to be.
 
-With GO=1 in the environment, the writer prints "ready" and waits for a file ``DB.go``
-before it opens the registry, so that two writers create, then write, one database at once.
+With GO_FILE in the environment, the writer prints "ready" and waits for that file before it
+opens the registry, so that several writers create, then write, one database at once.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from __future__ import annotations
 import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event
 
 from devmgr.registry import Registry
+from tests.devmgr.registry._together import wait_for_go
 from tests.devmgr.registry.factories import make_inventory
 
 
@@ -45,11 +45,8 @@ def _pause_at_insert(number: int) -> None:
 def main(argv: list[str]) -> int:
     db, mode, count, batch, sweep_no = argv[0], argv[1], int(argv[2]), int(argv[3]), int(argv[4])
     invs = [make_inventory(i % count, sweep=sweep_no) for i in range(count)]
-    if os.environ.get("GO") == "1":
-        print("ready", flush=True)
-        go = Path(f"{db}.go")
-        while not go.exists():
-            time.sleep(0.001)
+    if "GO_FILE" in os.environ:
+        wait_for_go()
     registry = Registry.open(db, batch_size=batch)
     sweep_id = registry.begin_sweep("inventory", {"writer": os.getpid(), "mode": mode})
     print(f"sweep {sweep_id}", flush=True)

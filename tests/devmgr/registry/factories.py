@@ -6,11 +6,11 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from camfleet.errors import DeviceError, ErrorKind
+from camfleet.model import GeoPosition, PtzVector, Range
 from devmgr.inventory.model import (
-    DeviceError,
     DeviceInfo,
     DiscoveredDevice,
-    ErrorKind,
     Inventory,
     MediaProfile,
     PtzInventory,
@@ -19,7 +19,6 @@ from devmgr.inventory.model import (
     Route,
     SnmpIdentity,
 )
-from devmgr.model import GeoPosition, PtzVector, Range
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 ONVIF = "onvif://www.onvif.org"

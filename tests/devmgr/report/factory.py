@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import cv2
 import numpy as np
 
+from camfleet.model import GeoPosition, PtzVector
 from devmgr.compliance.model import (
     AuditReport,
     AuditSettings,
@@ -20,7 +21,6 @@ from devmgr.compliance.model import (
     Severity,
     ViewEvidence,
 )
-from devmgr.model import GeoPosition, PtzVector
 
 UNTRUSTED_NAME = "<script>alert(1)</script>"
 #: Key of the camera whose baseline snapshot the store has lost.

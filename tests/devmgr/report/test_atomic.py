@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from devmgr.files import write_atomic
+from camfleet.files import write_atomic
 from devmgr.report import _html, write_html
 
 from .factory import Sample

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from lxml import etree, html
 
+from camfleet.model import GeoPosition
 from devmgr.compliance.model import CameraAudit
-from devmgr.model import GeoPosition
 from devmgr.report._plot import position_plot
 
 from .factory import MOVED, REMOVED, REPLACED, SILENT, UNFILED, Sample

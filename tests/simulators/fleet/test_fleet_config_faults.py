@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from devmgr.targets import Target, TargetsFile
+from camfleet.targets import Target, TargetsFile
 from simulators.fleet.fleet import Fleet, FleetError
 from simulators.fleet.generate import FleetMember, generate_fleet
 from tests.clients import onvif_client, probe, requires_netsnmp, snmpget, snmpget_v3

@@ -1,12 +1,15 @@
 """A fleet on the loopback: every camera at its own address, every fault as specified.
 
-Observed only through independent clients (raw WS-Discovery, net-snmp, onvif-zeep-async,
-aiohttp); the control API's truth is what they are compared against.
+The same checks run on the docker backend (a container per camera, reached across an
+internal bridge), parametrized by ``backend``: where it cannot run they skip with the reason
+(see ``backends.py``). Observed only through independent clients (raw WS-Discovery, net-snmp,
+onvif-zeep-async, aiohttp); the control API's truth is what they are compared against.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import math
 import os
 import re
@@ -22,9 +25,9 @@ import pytest
 import zeep.exceptions
 from lxml import etree
 
-from devmgr.model import GeoPosition
-from devmgr.protocols import wsdiscovery as wsd
-from devmgr.targets import Target, TargetsFile, load_targets
+from camfleet.model import GeoPosition
+from camfleet.protocols import wsdiscovery as wsd
+from camfleet.targets import Target, TargetsFile, load_targets
 from simulators.fleet.fleet import Fleet, FleetError
 from simulators.fleet.generate import FleetMember, generate_fleet, load_fleet_file
 from tests.clients import (
@@ -38,6 +41,7 @@ from tests.clients import (
     snmpget_v3,
 )
 from tests.conftest import free_udp_port
+from tests.simulators.fleet.backends import require
 
 SYS_NAME = "1.3.6.1.2.1.1.5.0"
 SYS_LOCATION = "1.3.6.1.2.1.1.6.0"
@@ -46,12 +50,15 @@ IF_PHYS = "1.3.6.1.2.1.2.2.1.6.1"
 ENT_SERIAL = "1.3.6.1.2.1.47.1.1.1.1.11.1"
 ENGINE_BOOTS = "1.3.6.1.6.3.10.2.1.2.0"
 COUNT = 16
+BACKENDS = ("loopback", "docker")
 
 
-@pytest.fixture(scope="module")
-def fleet() -> Iterator[Fleet]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def fleet(request: pytest.FixtureRequest) -> Iterator[Fleet]:
+    require(request.param)
     members = [FleetMember(spec) for spec in generate_fleet(COUNT, seed=11)]
-    with Fleet(members, discovery_port=free_udp_port(), reboot_seconds=0.5) as running:
+    with Fleet(members, backend=request.param, discovery_port=free_udp_port(),
+               reboot_seconds=0.5) as running:
         yield running
 
 
@@ -77,11 +84,18 @@ def fixed_target(fleet: Fleet, manifest: TargetsFile, skip: int = 0) -> Target:
 
 # -- every camera at its own address -------------------------------------------------------------
 
-def test_manifest_lists_every_camera_with_what_a_client_needs(manifest: TargetsFile) -> None:
+def test_manifest_lists_every_camera_with_what_a_client_needs(fleet: Fleet,
+                                                              manifest: TargetsFile) -> None:
     assert len(manifest.targets) == COUNT
     addresses = {t.address for t in manifest.targets}
     assert len(addresses) == COUNT
-    assert all(a.startswith("127.") and a != "127.0.0.1" for a in addresses)
+    if fleet.backend == "loopback":
+        assert all(a.startswith("127.") and a != "127.0.0.1" for a in addresses)
+    else:  # on the network's /24, beside the manager side's address
+        subnet = ipaddress.ip_network(f"{fleet.manager_address}/24", strict=False)
+        assert subnet.is_private
+        assert all(ipaddress.ip_address(a) in subnet for a in addresses)
+        assert fleet.manager_address not in addresses
     for target in manifest.targets:
         assert target.device_url == f"http://{target.address}:{target.http_port}/onvif/device_service"
         assert target.onvif.password
@@ -96,7 +110,7 @@ def test_manifest_lists_every_camera_with_what_a_client_needs(manifest: TargetsF
 
 def test_multicast_probe_finds_every_camera_at_its_address(fleet: Fleet,
                                                            manifest: TargetsFile) -> None:
-    found = probe(fleet.discovery_port)
+    found = probe(fleet.discovery_port, fleet.manager_address)
     assert set(found) == {t.address for t in manifest.targets}
     for target in manifest.targets:
         assert found[target.address].xaddrs == (target.device_url,)
@@ -137,6 +151,26 @@ async def test_latency_delays_only_the_chosen_operation(fleet: Fleet, manifest: 
         fast = time.monotonic() - began
     assert slow >= 0.6
     assert fast < 0.3
+
+
+async def test_each_camera_streams_on_its_stream_uri_until_stream_down(
+        fleet: Fleet, manifest: TargetsFile, clean: None) -> None:
+    """Through the fleet's workers: the stream plays where GetStreamUri says (FFmpeg as the
+    client), and the stream_down fault refuses it."""
+    from devmgr.media.stream import StreamError, sample_stream  # noqa: PLC0415
+
+    target = manifest.targets[3]
+    async with onvif_client(target) as client:
+        media = await client.create_media_service()
+        uri = str((await media.GetStreamUri({"ProfileToken": "Profile_2", "StreamSetup": {
+            "Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}})).Uri)
+    assert uri.startswith(f"rtsp://{target.address}:")
+    login = (target.onvif.username, target.onvif_password() or "")
+    sample = await asyncio.to_thread(sample_stream, uri, *login, seconds=0.5)
+    assert sample.codec == "mjpeg"
+    fleet.add_fault(target.id, "stream_down")
+    with pytest.raises(StreamError):
+        await asyncio.to_thread(sample_stream, uri, *login, timeout_s=3.0)
 
 
 async def test_no_response_times_the_client_out(fleet: Fleet, manifest: TargetsFile,
@@ -253,7 +287,7 @@ async def test_quirks_datetime_and_digest_only_snapshot(fleet: Fleet, manifest: 
 def test_reboot_says_bye_and_hello_and_resets_snmp(fleet: Fleet, manifest: TargetsFile) -> None:
     target = manifest.targets[6]
     boots_before = int(snmpget(target, ENGINE_BOOTS)[0])
-    with multicast_socket(fleet.discovery_port) as group:
+    with multicast_socket(fleet.discovery_port, fleet.manager_address) as group:
         fleet.reboot(target.id)
         heard = listen(group, 2.0)
     kinds = [wsd.parse_hello_bye(h.data).kind for h in heard if h.source == target.address
@@ -273,6 +307,7 @@ async def test_moved_changes_position_scopes_and_sys_location(
     target = manifest.targets[7]
     before = fleet.truth(target.id)["spec"]["location"]
     fleet.add_fault(target.id, {"kind": "moved", "distance_m": 800, "bearing_deg": 90,
+                                "announce": True,
                                 "address": "Depot, 12 Heping Avenue"})
     async with onvif_client(target) as client:
         device = await client.create_devicemgmt_service()
@@ -340,26 +375,29 @@ async def test_ptz_limits_changed_and_preset_moved(fleet: Fleet, manifest: Targe
 async def test_removed_is_silent_everywhere_until_cleared(fleet: Fleet, manifest: TargetsFile,
                                                           clean: None) -> None:
     target = manifest.targets[8]
-    with multicast_socket(fleet.discovery_port) as group:
+    with multicast_socket(fleet.discovery_port, fleet.manager_address) as group:
         fleet.add_fault(target.id, "removed")
         said = [h for h in listen(group, 0.5) if h.source == target.address]
     assert said == []  # no Bye: it was unplugged
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((target.address, target.http_port), 1).close()
     assert snmpget(target, SYS_NAME, timeout_s=0.5) == []
-    assert target.address not in probe(fleet.discovery_port, wait_s=1.0)
+    assert target.address not in probe(fleet.discovery_port, fleet.manager_address, wait_s=1.0)
     fleet.clear_faults(target.id)
     async with onvif_client(target) as client:
         info = await (await client.create_devicemgmt_service()).GetDeviceInformation()
     assert info.SerialNumber == target.serial
-    assert target.address in probe(fleet.discovery_port, wait_s=1.0)
+    assert target.address in probe(fleet.discovery_port, fleet.manager_address, wait_s=1.0)
 
 
 @requires_netsnmp
 async def test_replaced_unit_has_a_new_serial_and_mac_at_the_same_address(
         fleet: Fleet, manifest: TargetsFile, clean: None) -> None:
     target = manifest.targets[9]
-    endpoint_before = probe(fleet.discovery_port)[target.address].endpoint
+    def endpoint() -> str:
+        return probe(fleet.discovery_port, fleet.manager_address)[target.address].endpoint
+
+    endpoint_before = endpoint()
     fleet.add_fault(target.id, "replaced")
     async with onvif_client(target) as client:
         device = await client.create_devicemgmt_service()
@@ -369,14 +407,14 @@ async def test_replaced_unit_has_a_new_serial_and_mac_at_the_same_address(
     assert mac != target.mac
     assert snmpget(target, ENT_SERIAL) == [f'"{info.SerialNumber}"']
     assert mac_from_snmp(snmpget(target, IF_PHYS)[0]) == mac
-    assert probe(fleet.discovery_port)[target.address].endpoint != endpoint_before
+    assert endpoint() != endpoint_before
 
 
 async def test_non_discoverable_is_not_found_but_answers(fleet: Fleet, manifest: TargetsFile,
                                                          clean: None) -> None:
     target = manifest.targets[10]
     fleet.add_fault(target.id, "non_discoverable")
-    found = probe(fleet.discovery_port)
+    found = probe(fleet.discovery_port, fleet.manager_address)
     assert target.address not in found
     assert len(found) == COUNT - 1
     async with onvif_client(target) as client:
@@ -437,7 +475,9 @@ async def test_control_api_over_http(fleet: Fleet, manifest: TargetsFile, clean:
             assert len((await reply.json())["targets"]) == COUNT
 
 
-def test_faults_from_the_fleet_file_are_in_force_at_start(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_faults_from_the_fleet_file_are_in_force_at_start(tmp_path: Path, backend: str) -> None:
+    require(backend)
     fleet_file = tmp_path / "fleet.yaml"
     fleet_file.write_text("""
 defaults:
@@ -455,14 +495,15 @@ cameras:
     members = load_fleet_file(fleet_file)
     assert [m.spec.id for m in members] == ["cam-0000", "cam-0001", "gate-1"]
     assert all(m.spec.recording.retention_days == 90 for m in members)
-    with Fleet(members, discovery_port=free_udp_port()) as small:
+    with Fleet(members, backend=backend, discovery_port=free_udp_port()) as small:
         truth = small.truth("gate-1")
-        manifest = small.manifest().by_id()
+        manifest = small.manifest()
     assert truth["faults"][0]["kind"] == "mount_shifted"
     base_heading = truth["base_spec"]["mount"]["heading"]
     assert truth["mount"]["heading"] == pytest.approx((base_heading + 4) % 360)
     assert truth["spec"]["location"]["address"] == "North gate"
-    assert manifest["gate-1"].faults[0]["kind"] == "mount_shifted"
+    assert manifest.fleet is not None
+    assert manifest.fleet.members["gate-1"].faults[0]["kind"] == "mount_shifted"
 
 
 def test_stopping_leaves_no_process_and_frees_every_address() -> None:

@@ -1,8 +1,9 @@
-"""A fleet on the netns backend: each camera in its own namespace, across a real bridge.
+"""A fleet across a real bridge: each camera in its own namespace, on netns and on docker.
 
 The test side stays in the root namespace and reaches the cameras through the bridge, as a
-manager on the same L2 segment would. Skipped where namespaces cannot be made (not root,
-no iproute2), with the reason.
+manager on the same L2 segment would. The same checks run on both backends (``backend``);
+each skips where it cannot run, with the reason (see ``backends.py``): netns without root or
+iproute2, docker without a daemon or its image.
 """
 
 from __future__ import annotations
@@ -14,21 +15,30 @@ from collections.abc import Iterator
 
 import pytest
 
-from devmgr.targets import Target, TargetsFile
+from camfleet.protocols import wsdiscovery as wsd
+from camfleet.targets import Target, TargetsFile
 from simulators.fleet.fleet import Fleet, FleetError
 from simulators.fleet.generate import FleetMember, generate_fleet
-from simulators.fleet.netns import netns_unavailable_reason
-from tests.clients import mac_from_snmp, onvif_client, probe, requires_netsnmp, snmpget
+from tests.clients import (
+    listen,
+    mac_from_snmp,
+    multicast_socket,
+    onvif_client,
+    probe,
+    requires_netsnmp,
+    snmpget,
+)
+from tests.conftest import free_udp_port
+from tests.simulators.fleet.backends import container_pid, ip_inside, require
 
-REASON = netns_unavailable_reason()
-pytestmark = pytest.mark.skipif(REASON is not None, reason=f"netns backend: {REASON}")
 COUNT = 6
 
 
-@pytest.fixture(scope="module")
-def fleet() -> Iterator[Fleet]:
+@pytest.fixture(scope="module", params=["netns", "docker"])
+def fleet(request: pytest.FixtureRequest) -> Iterator[Fleet]:
+    require(request.param)
     members = [FleetMember(spec) for spec in generate_fleet(COUNT, seed=21)]
-    with Fleet(members, backend="netns", reboot_seconds=0.5) as running:
+    with Fleet(members, backend=request.param, reboot_seconds=0.5) as running:
         yield running
 
 
@@ -45,17 +55,23 @@ def namespaces() -> set[str]:
 
 def test_each_camera_lives_in_its_own_namespace(fleet: Fleet, manifest: TargetsFile) -> None:
     assert manifest.fleet is not None
-    assert manifest.fleet.backend == "netns"
+    assert manifest.fleet.backend == fleet.backend
     assert not manifest.fleet.manager_address.startswith("127.")
-    names = {t.netns for t in manifest.targets}
-    assert len(names) == COUNT
-    assert names <= namespaces()
+    members = manifest.fleet.members
+    if fleet.backend == "netns":
+        netns = {t.id: members[t.id].netns for t in manifest.targets}
+        assert set(netns.values()) <= namespaces()
+        where = {camera: ip_inside(name, None) for camera, name in netns.items()}
+    else:  # a container's namespace, entered through its first process
+        pids = {t.id: container_pid(str(members[t.id].container)) for t in manifest.targets}
+        where = {camera: ip_inside(None, pid) for camera, pid in pids.items()}
+    assert len({" ".join(ip) for ip in where.values()}) == COUNT
     for target in manifest.targets:
-        assert target.netns is not None
-        inside = subprocess.run(["ip", "-n", target.netns, "-o", "-4", "addr", "show"],
+        ip = where[target.id]
+        inside = subprocess.run([*ip, "-o", "-4", "addr", "show"],
                                 capture_output=True, text=True, check=True).stdout
         assert f"inet {target.address}/" in inside
-        link = subprocess.run(["ip", "-n", target.netns, "-o", "link", "show", "eth0"],
+        link = subprocess.run([*ip, "-o", "link", "show", "eth0"],
                               capture_output=True, text=True, check=True).stdout
         assert target.mac in link  # the interface has the camera's own MAC
 
@@ -117,10 +133,13 @@ async def test_readdressed_is_refused_in_a_namespace_and_changes_nothing(
 
 
 def test_stopping_removes_namespaces_bridge_and_workers() -> None:
+    require("netns")
     members = [FleetMember(spec) for spec in generate_fleet(3, seed=22)]
     fleet = Fleet(members, backend="netns")
     fleet.start(control_port=None)
-    names = {t.netns for t in fleet.manifest().targets}
+    info = fleet.manifest().fleet
+    assert info is not None
+    names = {m.netns for m in info.members.values()}
     pids = fleet.worker_pids()
     assert names <= namespaces()
     fleet.stop()
@@ -128,6 +147,42 @@ def test_stopping_removes_namespaces_bridge_and_workers() -> None:
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True,
                            check=True).stdout
     assert not any(str(name) in links for name in names)
+    for pid in pids:
+        assert subprocess.run(["kill", "-0", str(pid)], capture_output=True,
+                              check=False).returncode != 0
+
+
+def docker_ids(*command: str) -> set[str]:
+    return set(subprocess.run(["docker", *command, "--quiet", "--no-trunc"], capture_output=True,
+                              text=True, check=True).stdout.split())
+
+
+def test_stopping_says_bye_and_removes_containers_network_and_workers() -> None:
+    require("docker")
+    members = [FleetMember(spec) for spec in generate_fleet(3, seed=22)]
+    fleet = Fleet(members, backend="docker", discovery_port=free_udp_port())
+    fleet.start(control_port=None)
+    info = fleet.manifest().fleet
+    assert info is not None
+    containers = {str(m.container) for m in info.members.values()}
+    networks = {subprocess.run(
+        ["docker", "inspect", "--format",
+         "{{range .NetworkSettings.Networks}}{{.NetworkID}}{{end}}", container],
+        capture_output=True, text=True, check=True).stdout.strip() for container in containers}
+    pids = fleet.worker_pids()
+    assert len(containers) == 3
+    assert len(networks) == 1
+    assert containers <= docker_ids("ps")
+    with multicast_socket(fleet.discovery_port, fleet.manager_address) as group:
+        fleet.stop()
+        heard = listen(group, 0.5)
+    byes = {h.source for h in heard if wsd.parse_hello_bye(h.data).kind == "bye"}
+    assert byes == {t.address for t in fleet.manifest().targets}  # stopped, not killed
+    assert not containers & docker_ids("ps", "--all")
+    assert not networks & docker_ids("network", "ls")
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True,
+                           check=True).stdout
+    assert not any(f"br-{network[:12]}" in links for network in networks)
     for pid in pids:
         assert subprocess.run(["kill", "-0", str(pid)], capture_output=True,
                               check=False).returncode != 0

@@ -21,12 +21,12 @@ from typing import TypeVar
 
 import pytest
 
-import simulators.fleet.netns as netns_module
 from simulators.fleet.netns import (
     STATE_DIR,
     NamespaceHost,
     NetnsError,
     NetnsNetwork,
+    _network,
     cleanup_stale,
     current_namespace_inode,
     entered,
@@ -379,7 +379,7 @@ def test_route_check_failure_refuses_and_cleans_up(monkeypatch: pytest.MonkeyPat
     def elsewhere(text: str) -> list[object]:
         return [[{"dev": "eth0"}] for line in text.splitlines() if line.strip()]
 
-    monkeypatch.setattr(netns_module, "_json_values", elsewhere)
+    monkeypatch.setattr(_network, "json_values", elsewhere)
     net = NetnsNetwork(2)
     with pytest.raises(NetnsError, match="refusing"):
         net.create()

@@ -1,0 +1,165 @@
+"""Art. 10 verdicts on switch evidence, through the CLI: precision, recall, confusions, cost.
+
+    python bench/art10.py                  # 16 cameras on 2 switches, 1 run
+    python bench/art10.py --count 32 --runs 3
+
+Starts a loopback fleet whose cameras hang off two simulated access switches, files them
+(library), then runs ``devmgr commission`` and, after the faults, ``devmgr audit`` as a user
+would, and reads the audit's JSON report. The faults cycle through silent moves (another
+port of the same switch, another switch, another switch and /24), announced moves,
+removals, hung services (``services_down``), re-addressings and healthy units. Printed:
+precision and recall per
+verdict, the confusions between removed, services-down, not-answering and readdressed, and
+the cost of the switch evidence -- a read of both switches -- against the named alternative,
+an SNMP identity GET of every camera (what the audit already does), medians over ``--runs``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from devmgr.registry import Registry
+from devmgr.snmp import snmp_identity_for_target
+from devmgr.switches import read_switches
+from scenarios.fleet_filings import fleet_filings
+from simulators.fleet.fleet import Fleet
+from simulators.fleet.generate import FleetMember, generate_fleet
+from simulators.switch.model import Attachment, SwitchSpec
+
+#: (expected presence verdict, faults); camera i gets entry i % len(MIX).
+MIX: tuple[tuple[str, list[dict[str, Any]]], ...] = (
+    ("moved", [{"kind": "moved", "switch": "SAME"}]),  # another port, same switch
+    ("moved", [{"kind": "moved", "switch": "OTHER"}]),  # another switch
+    ("moved", [{"kind": "moved", "distance_m": 300.0, "announce": True}]),
+    ("moved", [{"kind": "moved", "switch": "OTHER2"}, {"kind": "readdressed"}]),  # new subnet
+    ("removed", [{"kind": "removed"}]),
+    ("services-down", [{"kind": "services_down"}]),
+    ("readdressed", [{"kind": "readdressed"}]),
+    ("present", []),
+    ("present", []),
+)
+VERDICTS = ("moved", "removed", "services-down", "readdressed")
+
+
+def cli(*args: str) -> None:
+    run = subprocess.run([sys.executable, "-m", "devmgr", *args], capture_output=True,
+                         text=True, check=False)
+    if run.returncode not in (0, 3):  # 3: findings to act on
+        raise SystemExit(f"devmgr {args[0]} failed ({run.returncode}): {run.stderr[-2000:]}")
+
+
+def faults_for(index: int, home: Attachment, ports: int, prefix: str) -> list[dict[str, Any]]:
+    faults = []
+    lap = index // len(MIX)
+    for template in MIX[index % len(MIX)][1]:
+        fault = dict(template)
+        # Homes take the low ports; moves take distinct high ones.
+        other = "sw-a" if home.switch == "sw-b" else "sw-b"
+        if fault.get("switch") == "SAME":
+            fault.update(switch=home.switch, port=ports - 3 * lap)
+        elif fault.get("switch") == "OTHER":
+            fault.update(switch=other, port=ports - 1 - 3 * lap)
+        elif fault.get("switch") == "OTHER2":
+            fault.update(switch=other, port=ports - 2 - 3 * lap)
+        elif fault["kind"] == "readdressed":
+            # A move's re-addressing lands in another /24; a plain one stays in the fleet's.
+            third = 204 if any(f.get("switch") for f in MIX[index % len(MIX)][1]) else 203
+            fault["address"] = f"{prefix}.{third}.{10 + index}"
+        faults.append(fault)
+    return faults
+
+
+def run(count: int, runs: int) -> None:
+    ports = max(16, count)
+    specs = generate_fleet(count, seed=31)
+    homes = [Attachment(switch="sw-a" if i % 2 else "sw-b", port=1 + i // 2)
+             for i in range(count)]
+    switches = [SwitchSpec(name="sw-a", ports=ports), SwitchSpec(name="sw-b", ports=ports)]
+    with tempfile.TemporaryDirectory() as tmp, Fleet(
+            [FleetMember(s, attachment=a) for s, a in zip(specs, homes, strict=True)],
+            switches=switches, http_port=0, snmp_port=0) as fleet:
+        work = Path(tmp)
+        manifest = fleet.manifest()
+        manifest.save(work / "fleet.json")
+        registry_url = str(work / "registry.sqlite")
+        filings = fleet_filings(specs, accepted_on=datetime.now(UTC).date() - timedelta(30))
+        with Registry.open(registry_url) as registry:
+            registry.put_filings([(f.device_id, f.model_copy(update={
+                "ip_address": t.address, "port": t.http_port}))
+                for f, t in zip(filings, manifest.targets, strict=True)], source="bench")
+        began = time.monotonic()
+        cli("commission", "--targets", str(work / "fleet.json"), "--registry", registry_url,
+            "--no-move")
+        commission_s = time.monotonic() - began
+        prefix = manifest.targets[0].address.rsplit(".", 2)[0]
+        expected: dict[str, str] = {}
+        for index, (filing, target) in enumerate(zip(filings, manifest.targets, strict=True)):
+            expected[filing.device_id] = MIX[index % len(MIX)][0]
+            faults = faults_for(index, homes[index], ports, prefix)
+            if faults:
+                fleet.set_faults(target.id, faults)
+        began = time.monotonic()
+        cli("audit", "--targets", str(work / "fleet.json"), "--registry", registry_url,
+            "--no-move", "--report", str(work / "report"), "--discovery-port",
+            str(fleet.discovery_port), "-i", "127.0.0.1")
+        audit_s = time.monotonic() - began
+        report = json.loads((work / "report" / "audit.json").read_text(encoding="utf-8"))
+        judged = {c["camera"]: c["presence"] if c["presence"] != "present" else next(
+            (f["rule"] for f in c["findings"] if f["rule"] == "readdressed"), "present")
+            for c in report["cameras"]}
+        print(f"{count} cameras on 2 switches; commission {commission_s:.1f} s, "
+              f"audit {audit_s:.1f} s (CLI, --no-move)")
+        for verdict in VERDICTS:
+            said = {k for k, v in judged.items() if v == verdict}
+            truth = {k for k, v in expected.items() if v == verdict}
+            hit = len(said & truth)
+            print(f"  {verdict:14s} precision {hit / len(said) if said else 1.0:.2f}  "
+                  f"recall {hit / len(truth) if truth else 1.0:.2f}  ({hit}/{len(truth)})")
+        absent = ("removed", "services-down", "not-answering", "readdressed")
+        confusions = Counter((expected[k], judged.get(k, "?")) for k in expected
+                             if expected[k] in absent and judged.get(k) != expected[k])
+        print(f"  confusions between {', '.join(absent)}: {sum(confusions.values())} "
+              f"{dict(confusions) or ''}")
+        measure_cost(fleet, runs)
+
+
+def measure_cost(fleet: Fleet, runs: int) -> None:
+    manifest = fleet.manifest()
+    switch_s, snmp_s = [], []
+    for _ in range(runs):
+        began = time.perf_counter()
+        readings = asyncio.run(read_switches(manifest.switches))
+        switch_s.append(time.perf_counter() - began)
+        assert all(r.answered for r in readings), [r.error for r in readings]
+
+        async def identities() -> None:
+            await asyncio.gather(*(snmp_identity_for_target(t) for t in manifest.targets))
+        began = time.perf_counter()
+        asyncio.run(identities())
+        snmp_s.append(time.perf_counter() - began)
+    a, b = statistics.median(switch_s), statistics.median(snmp_s)
+    print(f"  switch evidence: read 2 switches {a * 1000:.0f} ms (median of {runs}); "
+          f"alternative, SNMP identity of every camera: {b * 1000:.0f} ms; ratio {a / b:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=16)
+    parser.add_argument("--runs", type=int, default=1)
+    args = parser.parse_args()
+    run(args.count, args.runs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,326 @@
+"""The city measured: inventory and ``--no-move`` audit by collectors per district (Celery on
+RabbitMQ, registry on PostgreSQL), against today's single-process run on the same fleet.
+
+    python bench/city.py                       # 1000 cameras in 4 districts (long)
+    python bench/city.py --count 200
+
+One loopback fleet, split into districts by target (``district``). In one run:
+
+* single process: ``recorded_inventory`` and ``audit`` as ``devmgr inventory|audit`` run them;
+* 1 collector consuming every district queue, then 1 collector per district (``devmgr
+  collector`` subprocesses, 8 threads each), the coordinator in this process;
+* a collector SIGKILLed mid-audit (1 per district; a fresh one takes its queue over).
+
+Printed: wall times and their ratio against the single process, cameras/s per collector,
+collector peak memory (VmHWM), task messages per camera, PostgreSQL rows and bytes per camera
+per audit, and, for the fault, cameras lost and recorded twice (both must be 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import psycopg
+
+from camfleet.targets import TargetsFile
+from devmgr.city.app import app
+from devmgr.city.coordinator import CityRun, Coordinator
+from devmgr.compliance.audit import AuditOptions, audit
+from devmgr.inventory.recorded import recorded_inventory
+from devmgr.registry import Registry
+from simulators.fleet.fleet import Fleet
+from simulators.fleet.generate import FleetMember, generate_fleet
+
+ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@contextmanager
+def schema() -> Iterator[tuple[str, str]]:
+    name = f"bench_city_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{name}"')
+    try:
+        yield (f"postgresql+psycopg://postgres@127.0.0.1:5432/test"
+               f"?options=-csearch_path%3D{name}"), name
+    finally:
+        with psycopg.connect(ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+def db_size(name: str) -> tuple[int, int]:
+    """(rows, bytes) of every table of the schema."""
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s", (name,))]
+        rows = sum(int(conn.execute(f'SELECT count(*) FROM "{name}"."{t}"').fetchone()[0])
+                   for t in tables)
+        size = sum(int(conn.execute("SELECT pg_total_relation_size(%s)",
+                                    (f'"{name}"."{t}"',)).fetchone()[0]) for t in tables)
+    return rows, size
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Collectors:
+    def __init__(self, queues: list[list[str]], registry: str, targets: Path,
+                 log: Path, broker: str | None = None) -> None:
+        self.registry, self.targets, self.log, self.broker = registry, targets, log, broker
+        self.processes = [self.start(q) for q in queues]
+
+    def start(self, queues: list[str]) -> subprocess.Popen[bytes]:
+        args = [sys.executable, "-m", "devmgr.cli", "collector", "--registry", self.registry,
+                "--targets", str(self.targets), "--concurrency", "8",
+                "--broker", self.broker or app.conf.broker_url]
+        for queue in queues:
+            args += ["--queue", queue]
+        with self.log.open("ab") as sink:
+            return subprocess.Popen(args, stdout=sink, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, coordinator: Coordinator, queues: set[str]) -> None:
+        for _ in range(120):
+            if queues <= set(coordinator.collectors()):
+                return
+            time.sleep(0.5)
+        raise SystemExit(f"collectors did not come up; see {self.log}")
+
+    def stop(self) -> list[float]:
+        peaks = [peak_rss_mb(p.pid) for p in self.processes if p.poll() is None]
+        for p in self.processes:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.processes:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # still finishing a task: not measured here
+                p.kill()
+                p.wait()
+        return peaks
+
+
+def counts(run: CityRun) -> tuple[int, int]:
+    """(lost, duplicated) results of an audit run, from the registry's rows."""
+    per_camera: dict[str, int] = {}
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        for camera, n in conn.execute(
+                f'SELECT camera, count(*) FROM "{SCHEMA}".audit_results WHERE sweep_id = %s '
+                "GROUP BY camera", (run.sweep_id,)):
+            per_camera[camera] = n
+    expected = {c for d in run.districts.values() for c in d.cameras}
+    return len(expected - set(per_camera)), sum(n - 1 for n in per_camera.values() if n > 1)
+
+
+def deliveries(log: Path) -> int:
+    """Task messages the collectors received (first deliveries, re-deliveries, retries)."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return sum(1 for line in text.splitlines()
+               if "camfleet.camera[" in line and line.endswith("received"))
+
+
+SCHEMA = ""
+
+
+def main() -> None:  # noqa: PLR0915 (one measured run, read top to bottom)
+    global SCHEMA
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--districts", type=int, default=4)
+    args = parser.parse_args()
+    prefix = f"b{uuid.uuid4().hex[:6]}"
+    queues = [f"{prefix}-d{n}" for n in range(args.districts)]
+    work = Path(tempfile.mkdtemp(prefix="bench-city-"))
+    members = [FleetMember(s) for s in generate_fleet(args.count, seed=3)]
+    print(f"city: {args.count} cameras in {args.districts} districts; broker "
+          f"{app.conf.broker_url}; logs in {work}")
+    with Fleet(members) as fleet, schema() as (url, SCHEMA):
+        manifest = fleet.manifest()
+        city = TargetsFile(targets=tuple(
+            t.model_copy(update={"district": queues[n % len(queues)]})
+            for n, t in enumerate(manifest.targets)))
+        targets = work / "city.json"
+        city.save(targets)
+        walls: dict[str, float] = {}
+        with Registry.open(url) as registry:
+            t0 = time.perf_counter()
+            asyncio.run(recorded_inventory(list(city.targets), registry, processes=1))
+            walls["inventory single"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            asyncio.run(audit(city, registry, AuditOptions(move=False, discovery=None)))
+            walls["audit single"] = time.perf_counter() - t0
+            coordinator = Coordinator(app, registry, collector_wait_s=60, poll_s=0.5)
+            results: dict[str, tuple[int, list[float]]] = {}
+            for label, split in (("1 collector", [queues]),
+                                 (f"{len(queues)} collectors", [[q] for q in queues])):
+                collectors = Collectors(split, url, targets, work / "collectors.log")
+                collectors.wait_ready(coordinator, set(queues))
+                t0 = time.perf_counter()
+                coordinator.inventory(city)
+                walls[f"inventory {label}"] = time.perf_counter() - t0
+                before, received = db_size(SCHEMA), deliveries(work / "collectors.log")
+                t0 = time.perf_counter()
+                run = coordinator.audit(city, move=False)
+                walls[f"audit {label}"] = time.perf_counter() - t0
+                after = db_size(SCHEMA)
+                messages = deliveries(work / "collectors.log") - received
+                results[label] = (len(split), collectors.stop())
+                assert run.report is not None
+                assert len(run.report.cameras) == args.count
+            faults = run_faults(args.count, city, queues, url, targets=targets, work=work,
+                                coordinator=coordinator)
+            verified = registry.verify_audit_log().ok
+    single_inv, single_audit = walls["inventory single"], walls["audit single"]
+    print(f"\n{'run':<28}{'wall s':>9}{'vs single':>11}{'cam/s/collector':>17}")
+    for name, wall in walls.items():
+        n = 1
+        for label, (collectors_n, _) in results.items():
+            if name.endswith(label):
+                n = collectors_n
+        base = single_inv if name.startswith("inventory") else single_audit
+        print(f"{name:<28}{wall:>9.1f}{base / wall:>10.2f}x{args.count / wall / n:>17.1f}")
+    for label, (_, peaks) in results.items():
+        print(f"memory per collector ({label}): peak RSS "
+              f"{', '.join(f'{p:.0f}' for p in peaks)} MB")
+    rows, size = after[0] - before[0], after[1] - before[1]
+    print(f"broker: {messages / args.count:.2f} task messages delivered per camera per audit "
+          "(collector logs; plus a broadcast every 3 s while the coordinator looks for "
+          "collectors)")
+    print(f"PostgreSQL per camera per audit: {rows / args.count:.1f} rows, "
+          f"{size / args.count / 1024:.1f} KiB (tables and indexes)")
+    for name, (lost, duplicated) in faults.items():
+        print(f"fault: {name}: lost {lost}, duplicated {duplicated}")
+    print(f"audit log hash chain verifies after all runs: {verified}")
+
+
+def run_faults(count: int, city: TargetsFile, queues: list[str], url: str, *, targets: Path,
+               work: Path, coordinator: Coordinator) -> dict[str, tuple[int, int]]:
+    """Each fault once a quarter of the city is audited; (lost, duplicated) per fault."""
+    registry_port = 5432
+    faults: dict[str, tuple[int, int]] = {}
+    for name in ("every collector SIGKILLed mid-audit (a fresh one takes over)",
+                 "broker link cut for 10 s (connections dropped, then refused)",
+                 "registry away for 30 s (connections dropped, then refused)"):
+        registry_proxy = Proxy(registry_port)
+        broker_proxy = Proxy(5672)
+        collectors = Collectors(
+            [[q] for q in queues], url.replace(":5432/", f":{registry_proxy.port}/"),
+            targets, work / "collectors.log",
+            broker=f"amqp://guest:guest@127.0.0.1:{broker_proxy.port}//")
+        collectors.wait_ready(coordinator, set(queues))
+        watch = _Watch(url)
+
+        def strike(name: str = name, collectors: Collectors = collectors,
+                   registry_proxy: Proxy = registry_proxy,
+                   broker_proxy: Proxy = broker_proxy, watch: _Watch = watch) -> None:
+            while len(watch.audited()) < count // 4:
+                time.sleep(0.2)
+            if name.startswith("every collector"):
+                for n, process in enumerate(list(collectors.processes)):
+                    process.send_signal(signal.SIGKILL)
+                    process.wait()
+                    collectors.processes[n] = collectors.start([queues[n]])
+            elif name.startswith("broker"):
+                broker_proxy.cut(10)
+            else:
+                registry_proxy.cut(30)
+
+        thread = threading.Thread(target=strike, daemon=True)
+        thread.start()
+        run = coordinator.audit(city, move=False)
+        thread.join(timeout=60)
+        collectors.stop()
+        registry_proxy.close()
+        broker_proxy.close()
+        faults[name] = counts(run)
+        print(f"fault: {name}: lost {faults[name][0]}, duplicated {faults[name][1]}",
+              flush=True)
+    return faults
+
+
+class Proxy:
+    """A TCP relay on 127.0.0.1 to a local port that can be cut for a while: every
+    connection dropped, new ones refused, then served again on the same port."""
+
+    def __init__(self, upstream: int) -> None:
+        self.upstream = upstream
+        self.loop = asyncio.new_event_loop()
+        self.writers: set[asyncio.StreamWriter] = set()
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        self.server = self._call(self._listen(0))
+        self.port = int(self.server.sockets[0].getsockname()[1])
+
+    def _call(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    async def _listen(self, port: int) -> asyncio.Server:
+        return await asyncio.start_server(self._serve, "127.0.0.1", port)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream)
+        except OSError:
+            writer.close()
+            return
+        self.writers |= {writer, up_writer}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (OSError, asyncio.CancelledError):
+                pass
+            finally:
+                dst.close()
+                self.writers.discard(dst)
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    def cut(self, seconds: float) -> None:
+        async def outage() -> None:
+            self.server.close()
+            for writer in list(self.writers):
+                writer.transport.abort()
+            self.writers.clear()
+            await asyncio.sleep(seconds)
+            self.server = await self._listen(self.port)
+
+        self._call(outage())
+
+    def close(self) -> None:
+        self.server.close()
+        for writer in list(self.writers):
+            writer.transport.abort()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+class _Watch:
+    def __init__(self, url: str) -> None:
+        self.registry = Registry.open(url)
+
+    def audited(self) -> set[str]:
+        sweeps = self.registry.sweeps("audit", status="running", limit=1)
+        return self.registry.audited_cameras(sweeps[0].id) if sweeps else set()
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("CAMFLEET_OPERATOR", "bench")
+    main()

@@ -1,0 +1,164 @@
+"""The work of one camera, as a collector runs it: routed, sent without secrets, recorded once.
+
+    job = CameraJob(kind="audit", sweep_id=7, camera="42010...", target=without_secrets(t))
+    outcome = asyncio.run(run_job(job, registry, secrets={t.id: t}))
+
+A job names the coordinator's sweep; the collector records into it with the library's own
+functions (:func:`devmgr.compliance.audit.audit` of one camera, the inventory sweep of one
+target). A job whose camera is already recorded in the sweep (a re-delivery after a
+collector died) does nothing; one whose sweep has ended (the coordinator gave up) is dropped.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from pydantic import Field
+
+from camfleet.model import Model
+from camfleet.targets import SnmpCredentials, Target, TargetsError, TargetsFile
+from devmgr.compliance.model import AuditSettings
+from devmgr.registry import AuditTrail, Registry, SweepId, SweepStatus, default_operator
+
+__all__ = ["DEFAULT_QUEUE", "CameraJob", "JobOutcome", "parse_route", "queue_of", "run_job",
+           "without_secrets"]
+
+#: The queue of targets with neither a district nor a matching route.
+DEFAULT_QUEUE = "default"
+QUEUE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+Route = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str]
+JobOutcome = Literal["recorded", "done-already", "sweep-over"]
+
+
+def parse_route(text: str) -> Route:
+    """``CIDR=QUEUE`` (``10.1.0.0/16=hongshan``); ValueError naming what is wrong."""
+    import re  # noqa: PLC0415
+
+    cidr, sep, queue = text.partition("=")
+    if not sep or not re.fullmatch(QUEUE_PATTERN, queue):
+        raise ValueError(f"route {text!r}: write CIDR=QUEUE, e.g. 10.1.0.0/16=hongshan "
+                         "(queue: letters, digits, '.', '_', '-')")
+    try:
+        return ipaddress.ip_network(cidr.strip(), strict=False), queue
+    except ValueError as exc:
+        raise ValueError(f"route {text!r}: {exc}") from exc
+
+
+def queue_of(target: Target, routes: Sequence[Route] = ()) -> str:
+    """The collector queue of a target: its ``district``, else the first route whose CIDR
+    holds its address, else :data:`DEFAULT_QUEUE`."""
+    if target.district:
+        return target.district
+    try:
+        address = ipaddress.ip_address(target.address)
+    except ValueError:  # a host name: only its district can route it
+        return DEFAULT_QUEUE
+    return next((queue for network, queue in routes if address in network), DEFAULT_QUEUE)
+
+
+def without_secrets(target: Target) -> Target:
+    """The target as it may travel through the broker: inline secrets removed (references
+    to environment variables stay: they name, they do not tell)."""
+    snmp = target.snmp
+    if snmp is not None:
+        v3 = snmp.v3.model_copy(update={"auth_key": None, "priv_key": None}) if snmp.v3 else None
+        snmp = SnmpCredentials(port=snmp.port, community_env=snmp.community_env, v3=v3,
+                               community=None)
+    return target.model_copy(update={
+        "onvif": target.onvif.model_copy(update={"password": None}), "snmp": snmp})
+
+
+def _has_inline_secrets(target: Target) -> bool:
+    snmp = target.snmp
+    return (target.onvif.password is not None
+            or (snmp is not None and (snmp.community is not None or (
+                snmp.v3 is not None and (snmp.v3.auth_key is not None
+                                         or snmp.v3.priv_key is not None)))))
+
+
+class CameraJob(Model):
+    """One camera's work in a coordinator's sweep: what a task message carries."""
+
+    kind: Literal["inventory", "audit"]
+    sweep_id: int
+    #: The key the camera is filed and baselined under (audits record their result by it).
+    camera: str
+    target: Target
+    #: The target had inline secrets: the collector takes them from its own targets file.
+    secrets_inline: bool = False
+    move: bool = True
+    check_credentials: bool = True
+    operator: str | None = None
+    head_wait_s: float = Field(default=120.0, ge=0)
+    call_timeout_s: float = Field(default=5.0, gt=0)
+    settings: AuditSettings = AuditSettings()
+
+    @classmethod
+    def of(cls, kind: Literal["inventory", "audit"], sweep_id: int, camera: str,
+           target: Target, **options: object) -> CameraJob:
+        return cls.model_validate(dict(
+            options, kind=kind, sweep_id=sweep_id, camera=camera,
+            target=without_secrets(target), secrets_inline=_has_inline_secrets(target)))
+
+
+def _target_with_secrets(job: CameraJob, secrets: Mapping[str, Target]) -> Target:
+    """The job's target with the credentials this collector holds for it."""
+    if not job.secrets_inline:
+        return job.target
+    own = secrets.get(job.target.id)
+    if own is None:
+        raise TargetsError(f"target {job.target.id}: its credentials are inline in the "
+                           "coordinator's targets file, and this collector's targets file "
+                           "(devmgr collector --targets) does not name it")
+    return job.target.model_copy(update={"onvif": own.onvif, "snmp": own.snmp})
+
+
+async def run_job(job: CameraJob, registry: Registry, *,
+                  secrets: Mapping[str, Target] | None = None) -> JobOutcome:
+    """Do one camera's work into the job's sweep, unless it is recorded there already."""
+    sweep_id = SweepId(job.sweep_id)
+    if registry.get_sweep(sweep_id).status != SweepStatus.RUNNING:
+        return "sweep-over"
+    target = _target_with_secrets(job, secrets or {})
+    target.onvif_password()  # a missing $VAR: the TargetsError names it, before any traffic
+    if job.kind == "inventory":
+        if registry.observed_targets(sweep_id, target.id):
+            return "done-already"
+        await _inventory(job, target, registry, sweep_id)
+        return "recorded"
+    if job.camera in registry.audited_cameras(sweep_id):
+        return "done-already"
+    await _audit(job, target, registry, sweep_id)
+    return "recorded"
+
+
+async def _inventory(job: CameraJob, target: Target, registry: Registry,
+                     sweep_id: SweepId) -> None:
+    from devmgr.inventory.parallel import sweep_with_snmp  # noqa: PLC0415
+    from devmgr.inventory.recorded import PURPOSE  # noqa: PLC0415
+    from devmgr.onvif.session import Timeouts  # noqa: PLC0415
+
+    found = await sweep_with_snmp([target], concurrency=1, snmp=target.snmp is not None,
+                                  timeouts=Timeouts(call=job.call_timeout_s), progress=None)
+    trail = AuditTrail(registry, job.operator or default_operator(), PURPOSE, sweep_id)
+    # Checked again at the last moment: another delivery may have finished meanwhile.
+    if not registry.observed_targets(sweep_id, target.id):
+        registry.record_inventories(sweep_id, found)
+        trail.log(trail.configuration(inv) for inv in found if inv.device is not None)
+
+
+async def _audit(job: CameraJob, target: Target, registry: Registry,
+                 sweep_id: SweepId) -> None:
+    from devmgr.compliance.audit import AuditOptions, audit  # noqa: PLC0415
+    from devmgr.onvif.session import Timeouts  # noqa: PLC0415
+
+    options = AuditOptions(settings=job.settings, move=job.move, operator=job.operator,
+                           discovery=None, include_unlisted=False,
+                           check_credentials=job.check_credentials,
+                           head_wait_s=job.head_wait_s, sweep_id=sweep_id,
+                           cameras=frozenset({job.camera}),
+                           timeouts=Timeouts(call=job.call_timeout_s))
+    # The result is recorded once per camera and sweep, whatever ran before (the registry).
+    await audit(TargetsFile(targets=(target,)), registry, options)

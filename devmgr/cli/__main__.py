@@ -1,0 +1,3 @@
+from devmgr.cli import main
+
+main()

@@ -1,0 +1,70 @@
+"""View-change check: has a camera turned, been obstructed or gone out of focus?
+
+The regulation wants a "relatively fixed view" (Art. 7) and no obstruction by greenery, pipes
+or billboards (Art. 12). :func:`compare_views` compares the camera's current snapshot with the
+snapshot taken at commissioning from the same PTZ preset and says what changed:
+
+* **turned**: ORB features on a ~640 px grey copy, matched and fitted with a RANSAC
+  homography (a camera rotation is exactly a homography; a similarity fitted over the whole
+  frame is biased by perspective by up to ~1.5 px at 10 deg), then refined to sub-pixel by
+  ``phaseCorrelate`` on the central region after warping the current frame back. The motion of
+  the image centre is turned into degrees with the original field of view:
+  ``f_px = (W_work/2)/tan(HFOV/2)``, ``pan ~ atan(dx/f_px)`` (exactly inverted for a
+  pan-then-tilt PTZ head, see ``_motion.pan_tilt``). If ORB finds too little, a phase
+  correlation of the whole frame stands in (``method="phase"``).
+* **obstructed**: the frame is cut into 8x6 tiles (after warping the baseline by the
+  estimated motion); a tile is obstructed when its sharp-edge density falls below 0.3 of the
+  baseline's, or when its coarse appearance (8x8 px per tile) no longer correlates with the
+  baseline's (NCC < 0.5; this also catches leaves over plain sky, which has no edges to
+  lose). Both work on histogram-equalized grey, so gamma, brightness, noise, JPEG and IR
+  night mode leave them alone.
+* **blurred**: the variance of the Laplacian, normalized by the image variance, drops below
+  0.35 of the baseline's.
+* **unusable**: too dark, too uniform or too few features to compare at all.
+
+    >>> import numpy as np, cv2
+    >>> rng = np.random.default_rng(0)
+    >>> base = cv2.GaussianBlur(rng.integers(0, 255, (360, 640), dtype=np.uint8), (0, 0), 2)
+    >>> r = compare_views(base, np.roll(base, -10, axis=1), hfov_deg=60.0)
+    >>> round(r.pan_deg, 1), sorted(r.verdicts)
+    (1.0, ['turned'])
+
+``devmgr`` never imports ``simulators``: the tests and ``bench/view_change.py`` render frames
+with the simulated scene.
+
+A zoomed view's field of view is measured at commissioning by a small known pan
+(:func:`field_of_view`); a baseline that can never be judged is named then
+(:func:`baseline_problem`).
+
+The modules: ``_limits`` (every threshold, with its reason), ``_motion``, ``_tiles``,
+``_calibrate`` and ``_compare``.
+"""
+
+from devmgr.vision._calibrate import baseline_problem, field_of_view
+from devmgr.vision._compare import Verdict, ViewComparison, compare_views
+from devmgr.vision._limits import (
+    BLUR_RATIO_MAX,
+    GRID_COLS,
+    GRID_ROWS,
+    MIN_INLIERS,
+    OBSTRUCTED_SHARE_MIN,
+    SCALE_CHANGE_MIN,
+    TILE_EDGE_RATIO,
+    TURNED_DEG,
+)
+
+__all__ = [
+    "BLUR_RATIO_MAX",
+    "GRID_COLS",
+    "GRID_ROWS",
+    "MIN_INLIERS",
+    "OBSTRUCTED_SHARE_MIN",
+    "SCALE_CHANGE_MIN",
+    "TILE_EDGE_RATIO",
+    "TURNED_DEG",
+    "Verdict",
+    "ViewComparison",
+    "baseline_problem",
+    "compare_views",
+    "field_of_view",
+]
