@@ -49,7 +49,7 @@ from camfleet.targets import (
     TargetsFile,
 )
 from simulators.faults import ACTIONS, FAULT_KINDS, effective_spec, fault_to_json, parse_fault
-from simulators.fleet.addresses import loopback_addresses
+from simulators.fleet.addresses import LoopbackBlock, claim_loopback_block
 from simulators.fleet.control import ControlServer
 from simulators.fleet.errors import FleetError, NoSuchCamera
 from simulators.fleet.generate import FleetMember, generate_fleet
@@ -65,8 +65,8 @@ __all__ = [
     "FleetError",
     "FleetState",
     "NoSuchCamera",
+    "claim_loopback_block",
     "default_ports",
-    "loopback_addresses",
 ]
 
 BACKENDS = ("loopback", "netns", "docker")
@@ -141,6 +141,7 @@ class Fleet:
             if switches else None
         self._switch_addresses: list[str] = []
         self._network: Any = None
+        self._block: LoopbackBlock | None = None  # the loopback /16 claimed for this fleet
         self.manager_address = "127.0.0.1"
         self.control: ControlServer | None = None
         self.started_at = ""
@@ -187,7 +188,9 @@ class Fleet:
         namespaces: list[str | None] = [None] * count
         if self.backend == "loopback":
             extra = len(self.switches.specs) if self.switches is not None else 0
-            addresses = loopback_addresses(count + extra, self._address_base, self._http_port)
+            self._block = claim_loopback_block(count + extra, self._address_base,
+                                               self._http_port)
+            addresses = self._block.addresses
             addresses, self._switch_addresses = addresses[:count], addresses[count:]
         elif self.backend == "netns":
             from simulators.fleet import netns  # noqa: PLC0415
@@ -367,6 +370,9 @@ class Fleet:
         if self._network is not None:
             self._network.destroy()
             self._network = None
+        if self._block is not None:
+            self._block.release()
+            self._block = None
 
     def __enter__(self) -> Fleet:
         if self.state is FleetState.CREATED:
