@@ -13,11 +13,16 @@ snapshot taken at commissioning from the same PTZ preset and says what changed:
   pan-then-tilt PTZ head, see ``_motion.pan_tilt``). If ORB finds too little, a phase
   correlation of the whole frame stands in (``method="phase"``).
 * **obstructed**: the frame is cut into 8x6 tiles (after warping the baseline by the
-  estimated motion); a tile is obstructed when its sharp-edge density falls below 0.3 of the
-  baseline's, or when its coarse appearance (8x8 px per tile) no longer correlates with the
-  baseline's (NCC < 0.5; this also catches leaves over plain sky, which has no edges to
-  lose). Both work on histogram-equalized grey, so gamma, brightness, noise, JPEG and IR
-  night mode leave them alone.
+  estimated motion). A tile with edges is obstructed when its sharp-edge density falls below
+  0.3 of the baseline's or its coarse appearance (8x8 px per tile) no longer correlates with
+  the baseline's (NCC < 0.5), *and* its gradient structure is gone, *and* the baseline's fine
+  texture no longer shows through a change of light (the log ratio of the two pictures,
+  less its median-filtered steps: what a moved shadow cannot explain), *and* it did not gain
+  texture (a deep shadow or a passing car in the baseline, lifted today). Plain tiles (sky,
+  asphalt, blank walls) whose coarse appearance changed count only next to such a tile or
+  as a patch of four: alone, a shadow's edge looks like anything there. Edges work on
+  histogram-equalized grey, appearance and texture on the raw grey's logarithm, so gamma,
+  brightness, noise, JPEG and IR night mode leave them alone.
 * **blurred**: the variance of the Laplacian, normalized by the image variance, drops below
   0.35 of the baseline's.
 * **unusable**: too dark, too uniform or too few features to compare at all.

@@ -123,7 +123,7 @@ def compare_views(baseline: Arr | bytes, current: Arr | bytes, hfov_deg: float, 
     # turns the picture counter-clockwise.
     roll = -math.degrees(wrap(rot_meas - rot_pred))
 
-    tiles, share, where = obstruction(e0, e1, hom)
+    tiles, share, where = obstruction((g0, g1), (e0, e1), hom)
     blur_ratio = sharpness(e1) / max(sharpness(e0), 1e-9)
 
     verdicts: set[Verdict] = set()

@@ -66,3 +66,16 @@ REFLECTANCE_SCALE = 60.0
 #: A current frame with less than this share of the baseline's grey-level spread (fog,
 #: glare) cannot be judged now: "unusable", which the audit reports as not judged.
 CONTRAST_RATIO_MIN = 0.3
+#: A tile whose fine texture (log-grey energy) is more than this times the baseline's gained
+#: detail: the baseline's was hidden (deep shadow, a passing car), not today's.
+TILE_GAIN_RATIO = 1.5
+#: The light-change test (``_tiles._texture_lost``): median window (working pixels) that
+#: keeps a shadow's step, the log-ratio energy left after it as a share of the baseline's
+#: fine texture from which a tile's texture counts as replaced, and the texture floor (log
+#: units: 3 % contrast) below which a tile is taken as plain.
+TEXTURE_MEDIAN_PX = 7
+TEXTURE_MISMATCH_MIN = 0.25
+TEXTURE_FLOOR = 0.03
+#: Changed plain tiles not touching a judged obstructed tile count as an obstruction only as
+#: a connected patch of at least this many: a shadow's edge or noise scatter.
+PLAIN_PATCH_MIN = 4

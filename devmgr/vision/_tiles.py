@@ -14,12 +14,17 @@ from devmgr.vision._limits import (
     GLOBAL_LOSS_RATIO,
     GRID_COLS,
     GRID_ROWS,
+    PLAIN_PATCH_MIN,
     REFLECTANCE_SCALE,
     REFLECTANCE_SIGMA,
     STRUCTURE_CELLS,
     STRUCTURE_NCC_MIN,
+    TEXTURE_FLOOR,
+    TEXTURE_MEDIAN_PX,
+    TEXTURE_MISMATCH_MIN,
     TILE_EDGE_RATIO,
     TILE_FLAT_STD,
+    TILE_GAIN_RATIO,
     TILE_MIN_BASELINE_DENSITY,
     TILE_NCC_MIN,
     Arr,
@@ -64,14 +69,25 @@ def _block_mean(a: Arr) -> Arr:
     return out
 
 
-def obstruction(e0: Arr, e1: Arr, hom: Arr) -> tuple[tuple[tuple[int, int], ...], float, str]:
-    """Obstructed tiles: lost their sharp edges, or (where the baseline had none to lose, such
-    as sky) changed their coarse appearance."""
+def obstruction(raw: tuple[Arr, Arr], eq: tuple[Arr, Arr], hom: Arr,
+                ) -> tuple[tuple[tuple[int, int], ...], float, str]:
+    """Obstructed tiles: lost their sharp edges or their coarse appearance, where the texture
+    the baseline saw is no longer there under whatever light falls on it now.
+
+    ``raw`` is the (baseline, current) grey pair as the camera gave it, ``eq`` the same
+    histogram-equalized. A tile that only *gained* sharp detail is not obstructed: the
+    baseline held something passing (a car), and what hangs in front of a lens is out of
+    focus. A plain tile (sky, asphalt, a blank wall: too few edges to judge) counts only as
+    part of an obstruction found on judged tiles next to it: alone, a shadow's edge or noise
+    on it looks like anything.
+    """
+    (g0, g1), (e0, e1) = raw, eq
     h, w = e0.shape
     valid: Arr | None = None
     if np.abs(hom - np.eye(3)).max() > 1e-3:
         # The camera moved: compare each current tile with what the baseline saw there.
         e0 = cv2.warpPerspective(e0, hom, (w, h), flags=cv2.INTER_LINEAR)
+        g0 = cv2.warpPerspective(g0, hom, (w, h), flags=cv2.INTER_LINEAR)
         valid = cv2.warpPerspective(np.ones_like(e0), hom, (w, h), flags=cv2.INTER_NEAREST)
     d0, cover = _tile_density(_edges(e0), valid)
     d1, _ = _tile_density(_edges(e1))
@@ -84,18 +100,59 @@ def obstruction(e0: Arr, e1: Arr, hom: Arr) -> tuple[tuple[tuple[int, int], ...]
     typical = 1.0 if typical >= GLOBAL_LOSS_RATIO else typical
     # Has something appeared in front? Edges lost, or the coarse appearance (8x8 px per
     # tile, so noise and JPEG average out; NCC ignores exposure) changed. Appearance is
-    # compared without the smooth lighting (``_reflectance``): shadows move all day.
-    changed = _changed(_reflectance(e0), _reflectance(e1))
+    # compared on the raw grey without its smooth lighting (``_reflectance``): shadows move
+    # all day, and equalizing a plain view first would blow its noise up into texture.
+    changed = _changed(_reflectance(g0), _reflectance(g1))
     plain = inside & (d0 < TILE_MIN_BASELINE_DENSITY)
-    # Where there are edges, a change counts only if the structure is gone too: a moved
+    # Where there are edges, a change counts only if the structure is gone too (a moved
     # shadow, dusk or an IR illuminator's falloff lower the contrast of edges still there;
-    # leaves or a panel replace them.
-    lost = judged & ((ratio < TILE_EDGE_RATIO * typical) | changed)
-    bad = (lost & (_structure(e0, e1) < STRUCTURE_NCC_MIN)) | (plain & changed)
+    # leaves or a panel replace them), and the baseline's fine texture no longer shows
+    # through the change of light (``_texture_lost``: a shadow's edge crossing the tile).
+    replaced, gained = _texture_change(g0, g1)
+    lost = (judged & ((ratio < TILE_EDGE_RATIO * typical) | changed)
+            & (_structure(e0, e1) < STRUCTURE_NCC_MIN) & replaced & ~gained)
+    bad = _with_plain_neighbours(lost, plain & changed)
     rows, cols = np.nonzero(bad)
     tiles = tuple((int(c), int(r)) for r, c in zip(rows, cols, strict=True))
     share = len(tiles) / (GRID_COLS * GRID_ROWS)
     return tiles, share, _where(tiles)
+
+
+def _with_plain_neighbours(lost: Arr, plain_changed: Arr) -> Arr:
+    """``lost`` grown over the changed plain tiles 4-connected to it; changed plain tiles
+    apart from it count only as a patch of ``PLAIN_PATCH_MIN`` tiles or more."""
+    both = (lost | plain_changed).astype(np.uint8)
+    count, labels = cv2.connectedComponents(both, connectivity=4)
+    keep = np.bincount(labels.ravel(), minlength=count) >= PLAIN_PATCH_MIN
+    keep[np.unique(labels[lost])] = True
+    keep[0] = False
+    out: Arr = keep[labels]
+    return out
+
+
+def _texture_change(g0: Arr, g1: Arr) -> tuple[Arr, Arr]:
+    """Per tile: the baseline's fine texture no longer shows through today's light
+    (replaced), and today shows much more fine texture than the baseline did (gained).
+
+    A change of light multiplies the picture, so in logs it adds a field that is flat in
+    each lit or shaded patch with steps at a shadow's edge; a median filter keeps such steps
+    and drops the rest. What remains of the log ratio after it is what the light cannot
+    explain: what stands in front. Its energy against the baseline's own fine texture
+    (floored: a plain tile has none to lose) is the mismatch. A tile that gained texture
+    was hidden at commissioning (deep shadow, a passing car), not now: what hangs in front of
+    a lens is close and out of focus.
+    """
+    l0, l1 = (np.log1p(cv2.GaussianBlur(g, (0, 0), 1.0).astype(np.float32)) for g in (g0, g1))
+    change = l1 - l0
+    steps = cv2.medianBlur(np.clip(change * 64.0 + 128.0, 0, 255).astype(np.uint8),
+                           TEXTURE_MEDIAN_PX).astype(np.float32)
+    residual = change - (steps - 128.0) / 64.0
+    own0, own1 = (np.sqrt(_block_mean(np.square(lg - cv2.GaussianBlur(
+        lg, (0, 0), TEXTURE_MEDIAN_PX / 2)))) for lg in (l0, l1))
+    unexplained = np.sqrt(_block_mean(residual * residual))
+    replaced: Arr = unexplained / np.maximum(own0, TEXTURE_FLOOR) >= TEXTURE_MISMATCH_MIN
+    gained: Arr = own1 > TILE_GAIN_RATIO * np.maximum(own0, TEXTURE_FLOOR)
+    return replaced, gained
 
 
 def _reflectance(eq: Arr) -> Arr:
