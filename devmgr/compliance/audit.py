@@ -30,9 +30,8 @@ from datetime import UTC, date, datetime, timedelta
 from camfleet.errors import DeviceError
 from camfleet.targets import Target, TargetsFile
 from devmgr.compliance.attachment import attach_evidence
-from devmgr.compliance.baseline import (
-    Baseline,
-)
+from devmgr.compliance.baseline import Baseline
+from devmgr.compliance.capture import Capture
 from devmgr.compliance.commission import (
     CAPTURE_CONCURRENCY,
     camera_keys,
@@ -43,6 +42,7 @@ from devmgr.compliance.commission import (
 from devmgr.compliance.facts import CameraFacts, Judgement
 from devmgr.compliance.heads import DEFAULT_HEAD_WAIT_S, HeadKeeper
 from devmgr.compliance.lasting import persist, suspected
+from devmgr.compliance.lighting import RECENT_AUDITS, good_views, judge_in_like_light
 from devmgr.compliance.model import (
     AuditReport,
     AuditSettings,
@@ -50,6 +50,7 @@ from devmgr.compliance.model import (
     CameraStatus,
     Finding,
     Severity,
+    ViewEvidence,
 )
 from devmgr.compliance.rules import Conclusions, evaluate
 from devmgr.compliance.views import compare
@@ -386,6 +387,7 @@ async def _view_evidence(facts: CameraFacts, baseline: Baseline, target: Target,
     references = {v.snapshot: registry.snapshot(v.snapshot) for v in baseline.views}
     compared = await asyncio.to_thread(compare, baseline, capture, references.get,
                                        visited_only=not move)
+    compared = await _in_like_light(facts.camera, baseline, capture, compared, registry)
     settings = facts.settings
     for _ in range(settings.obstruction_frames - 1):
         again = suspected(compared)
@@ -400,6 +402,22 @@ async def _view_evidence(facts: CameraFacts, baseline: Baseline, target: Target,
         compared = persist(compared, recompared, later_digests)
     facts.views = [v.model_copy(update={"current_image": digests.get(v.name, "")})
                    for v in compared]
+
+
+async def _in_like_light(camera: str, baseline: Baseline, capture: Capture,
+                         compared: list[ViewEvidence], registry: Registry,
+                         ) -> list[ViewEvidence]:
+    """Suspected obstructions judged against good views of earlier audits too (``lighting``)."""
+    suspects = {v.name for v in compared if "obstructed" in v.verdicts}
+    if not suspects:
+        return compared
+    history = registry.recent_audit_results(camera, CameraAudit, since=baseline.taken_at,
+                                            limit=RECENT_AUDITS)
+    good = {name: views for name, views in good_views([a.views for a in history]).items()
+            if name in suspects}
+    images = {g.image: registry.snapshot(g.image) for views in good.values() for g in views}
+    today = {v.name: v.jpeg for v in capture.views}
+    return await asyncio.to_thread(judge_in_like_light, compared, today, good, images.get)
 
 
 def _beside_the_views(facts: CameraFacts, findings: tuple[Finding, ...]) -> tuple[Finding, ...]:

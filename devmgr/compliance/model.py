@@ -86,6 +86,9 @@ class ViewEvidence(Model):
     reason: str = ""
     #: Later frames taken to tell a lasting obstruction from a passing one (SHA-256s).
     frames: tuple[str, ...] = ()
+    #: A good view of an earlier audit, in light like today's, that a suspected obstruction
+    #: was also judged against (SHA-256; empty: none was needed or there was none).
+    light_reference: str = ""
 
 
 CameraStatus = Literal["compliant", "findings", "removed", "not-answering", "unfiled"]

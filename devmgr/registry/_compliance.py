@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Iterable
+from datetime import datetime
 from typing import TypeVar
 
 from pydantic import BaseModel
@@ -164,6 +165,20 @@ class ComplianceRecords(Database):
                  .where(AuditResultRow.sweep_id == sweep_id).order_by(AuditResultRow.id))
         with self._session(f"read audit results of sweep {sweep_id}") as s:
             return {row.camera: load_model(cls, row.payload) for row in s.execute(query)}
+
+    def recent_audit_results(self, camera: str, cls: type[M], *, since: datetime,
+                             limit: int) -> list[M]:
+        """One camera's results in the last ``limit`` *complete* audit sweeps that started
+        after ``since`` (its baseline), newest first: the views it showed when healthy."""
+        query = (select(AuditResultRow.payload)
+                 .join(SweepRow, SweepRow.id == AuditResultRow.sweep_id)
+                 .where(AuditResultRow.camera == camera,
+                        SweepRow.kind == SweepKind.AUDIT.value,
+                        SweepRow.status == SweepStatus.COMPLETE.value,
+                        SweepRow.started_at > since)
+                 .order_by(SweepRow.id.desc()).limit(limit))
+        with self._session(f"read the recent audits of {camera}") as s:
+            return [load_model(cls, payload) for payload in s.scalars(query)]
 
     def audit_statuses(self, limit: int, cameras: Collection[str] | None = None,
                        ) -> list[tuple[Sweep, dict[str, str]]]:

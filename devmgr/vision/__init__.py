@@ -46,7 +46,7 @@ The modules: ``_limits`` (every threshold, with its reason), ``_motion``, ``_til
 """
 
 from devmgr.vision._calibrate import baseline_problem, field_of_view
-from devmgr.vision._compare import Verdict, ViewComparison, compare_views
+from devmgr.vision._compare import Verdict, ViewComparison, compare_views, light_distance
 from devmgr.vision._limits import (
     BLUR_RATIO_MAX,
     GRID_COLS,
@@ -72,4 +72,5 @@ __all__ = [
     "baseline_problem",
     "compare_views",
     "field_of_view",
+    "light_distance",
 ]

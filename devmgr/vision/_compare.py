@@ -151,15 +151,7 @@ def compare_views(baseline: Arr | bytes, current: Arr | bytes, hfov_deg: float, 
 def _work_grey(image: Arr | bytes) -> Arr:
     """Grey ``uint8`` at ``WORK_WIDTH`` (never upscaled)."""
     if isinstance(image, bytes | bytearray | memoryview):
-        size = jpeg_dimensions(bytes(image))
-        if size is not None and size[0] * size[1] > MAX_PIXELS:
-            raise ValueError(f"the image claims {size[0]} x {size[1]} pixels, more than "
-                             f"{MAX_PIXELS} (not decoded)")
-        buf = np.frombuffer(image, np.uint8)
-        decoded: Arr | None = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
-        if decoded is None:
-            raise ValueError("not a decodable image")
-        grey = decoded
+        grey = decode_grey(bytes(image))
     else:
         arr = np.asarray(image)
         if arr.dtype != np.uint8:
@@ -176,6 +168,42 @@ def _work_grey(image: Arr | bytes) -> Arr:
     size = (WORK_WIDTH, max(1, round(h * WORK_WIDTH / w)))
     out: Arr = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
     return out
+
+
+def decode_grey(jpeg: bytes, flags: int = cv2.IMREAD_GRAYSCALE) -> Arr:
+    """A camera's JPEG as grey ``uint8``, refused before decoding if it claims more than
+    ``MAX_PIXELS`` (``flags``: e.g. ``cv2.IMREAD_REDUCED_GRAYSCALE_8`` for a small copy)."""
+    size = jpeg_dimensions(jpeg)
+    if size is not None and size[0] * size[1] > MAX_PIXELS:
+        raise ValueError(f"the image claims {size[0]} x {size[1]} pixels, more than "
+                         f"{MAX_PIXELS} (not decoded)")
+    decoded: Arr | None = cv2.imdecode(np.frombuffer(jpeg, np.uint8), flags)
+    if decoded is None:
+        raise ValueError("not a decodable image")
+    return decoded
+
+
+def light_distance(a: bytes, b: bytes) -> float:
+    """How differently two JPEGs of the same view are lit: the mean absolute difference of
+    their log grey at 80x45 pixels, each less its mean (exposure). Shadows in other places,
+    night IR against day, fog against clear all count; 0 is the same light. For picking,
+    among good views of the past, the one taken in light like today's.
+
+        >>> import cv2, numpy as np
+        >>> grad = np.tile(np.linspace(40, 200, 320, dtype=np.uint8), (180, 1))
+        >>> jpeg = lambda img: cv2.imencode(".jpg", img)[1].tobytes()
+        >>> light_distance(jpeg(grad), jpeg(grad)) == 0.0
+        True
+        >>> light_distance(jpeg(grad), jpeg(grad[:, ::-1])) > 0.3
+        True
+    """
+    fields = []
+    for jpeg in (a, b):
+        grey = decode_grey(jpeg, cv2.IMREAD_REDUCED_GRAYSCALE_8)
+        small = cv2.resize(grey, (80, 45), interpolation=cv2.INTER_AREA)
+        log = np.log1p(small.astype(np.float32))
+        fields.append(log - float(log.mean()))
+    return float(np.mean(np.abs(fields[0] - fields[1])))
 
 
 def _unusable_reason(grey: Arr, which: str) -> str:

@@ -147,9 +147,10 @@ def _texture_change(g0: Arr, g1: Arr) -> tuple[Arr, Arr]:
     steps = cv2.medianBlur(np.clip(change * 64.0 + 128.0, 0, 255).astype(np.uint8),
                            TEXTURE_MEDIAN_PX).astype(np.float32)
     residual = change - (steps - 128.0) / 64.0
-    own0, own1 = (np.sqrt(_block_mean(np.square(lg - cv2.GaussianBlur(
-        lg, (0, 0), TEXTURE_MEDIAN_PX / 2)))) for lg in (l0, l1))
-    unexplained = np.sqrt(_block_mean(residual * residual))
+    # (Block means of squares come from an integral image: clamp its rounding below zero.)
+    own0, own1 = (np.sqrt(np.maximum(_block_mean(np.square(lg - cv2.GaussianBlur(
+        lg, (0, 0), TEXTURE_MEDIAN_PX / 2))), 0.0)) for lg in (l0, l1))
+    unexplained = np.sqrt(np.maximum(_block_mean(residual * residual), 0.0))
     replaced: Arr = unexplained / np.maximum(own0, TEXTURE_FLOOR) >= TEXTURE_MISMATCH_MIN
     gained: Arr = own1 > TILE_GAIN_RATIO * np.maximum(own0, TEXTURE_FLOOR)
     return replaced, gained

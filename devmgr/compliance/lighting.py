@@ -1,0 +1,95 @@
+"""Like with like: a suspected obstruction is judged against a good view in today's light too.
+
+The commissioning snapshot was taken once, at one hour, in one weather. Against it, a view
+at 8:00 carries shadows where 11:00 had sun, and a plain wall lit at noon is dark at dusk;
+some of that reads as "something in front". Every audit since that found a view healthy
+kept its snapshot. So a view found obstructed against the baseline is also compared with
+the one of those good views whose light is most like today's (``light_distance``), and a
+tile counts only if it is obstructed against both: what the light of the hour does, it
+did on that day too.
+
+It never hides what grows slowly. The tiles a good view itself had against the baseline
+(too few to be a finding then) are never excused by it, so a bush that creeps in a tile at a
+time is still counted against the baseline, and found when it is large enough. Turns and
+blur are judged against the baseline only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from devmgr.compliance.model import ViewEvidence
+from devmgr.vision import GRID_COLS, GRID_ROWS, OBSTRUCTED_SHARE_MIN, compare_views
+from devmgr.vision import light_distance as _light_distance
+
+__all__ = ["GoodView", "good_views", "judge_in_like_light"]
+
+#: How many earlier audits are searched for good views of a camera.
+RECENT_AUDITS = 30
+
+
+@dataclass(frozen=True)
+class GoodView:
+    """A view an earlier audit found healthy: its snapshot, and the tiles it had lost
+    against the baseline all the same (too few for a finding)."""
+
+    name: str
+    image: str
+    own_tiles: frozenset[tuple[int, int]]
+
+
+def good_views(history: Sequence[Sequence[ViewEvidence]]) -> dict[str, list[GoodView]]:
+    """Per view name, the good views of earlier audits (``history``: each audit's views,
+    newest first): judged "ok" against the baseline, with their snapshot kept."""
+    out: dict[str, list[GoodView]] = {}
+    for views in history:
+        for view in views:
+            if view.verdicts == ("ok",) and view.current_image:
+                out.setdefault(view.name, []).append(
+                    GoodView(view.name, view.current_image, frozenset(view.obstructed_tiles)))
+    return out
+
+
+def judge_in_like_light(views: list[ViewEvidence], today: Mapping[str, bytes],
+                        good: Mapping[str, Sequence[GoodView]],
+                        images: Callable[[str], bytes | None]) -> list[ViewEvidence]:
+    """``views`` with each obstruction cut to the tiles also obstructed against the good view
+    in the most like light (``today``: this audit's JPEG by view name; ``images``: a
+    snapshot by SHA-256)."""
+    out = []
+    for view in views:
+        jpeg = today.get(view.name)
+        candidates = [(g, image) for g in good.get(view.name, ())
+                      if (image := images(g.image)) is not None]
+        if "obstructed" not in view.verdicts or jpeg is None or not candidates:
+            out.append(view)
+            continue
+        out.append(_against(view, jpeg, candidates))
+    return out
+
+
+def _against(view: ViewEvidence, jpeg: bytes,
+             candidates: list[tuple[GoodView, bytes]]) -> ViewEvidence:
+    try:
+        ranked = sorted(((_light_distance(jpeg, image), n) for n, (_, image)
+                         in enumerate(candidates)))
+        reference, image = candidates[ranked[0][1]]
+        result = compare_views(image, jpeg, view.hfov_deg or 60.0)
+    except ValueError:  # an undecodable picture: judged against the baseline alone
+        return view
+    if "unusable" in result.verdicts:
+        return view
+    # Still counted: obstructed against the good view too, or already lost in it.
+    still = set(result.obstructed_tiles) | reference.own_tiles
+    tiles = tuple(t for t in view.obstructed_tiles if t in still)
+    share = len(tiles) / (GRID_COLS * GRID_ROWS)
+    update: dict[str, object] = {"obstructed_tiles": tiles, "obstructed_share": share,
+                                 "light_reference": reference.image}
+    if share < OBSTRUCTED_SHARE_MIN:
+        update |= {"verdicts": tuple(v for v in view.verdicts if v != "obstructed") or ("ok",),
+                   "obstructed_where": "",
+                   "reason": f"a change of {view.obstructed_share:.0%} against the baseline "
+                             "is the light of the moment (not there against a good view of "
+                             "an earlier audit in like light)"}
+    return view.model_copy(update=update)

@@ -1,0 +1,115 @@
+"""Suspected obstructions judged in like light (``devmgr.compliance.lighting``), on frames of
+the simulated living world: a dome commissioned at 11:00 and looked at again at 8:00, when
+the shadows lie elsewhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import pytest
+
+from devmgr.compliance.lighting import GoodView, good_views, judge_in_like_light
+from devmgr.compliance.model import ViewEvidence
+from devmgr.vision import compare_views, light_distance
+from simulators import effects as fx
+from simulators.scene import ImageEffect, Scene, render
+from simulators.scene.living import conditions_at, living_effects
+from simulators.spec import LivingWorld
+
+SEED, POSE = 2, (10.44, -15.22, 0.0, 60.0)  # a street corner whose facade the sun sweeps
+STILL: dict[str, Any] = {"enabled": True, "speed": 0.0, "traffic": 0.0}
+
+
+def shot(hour: float, *extra: ImageEffect) -> bytes:
+    world = LivingWorld.model_validate({**STILL, "start_hour": hour})
+    effects = living_effects(conditions_at(world, 0.0, SEED), POSE) + list(extra)
+    frame = render(Scene.for_seed(SEED), *POSE, 1280, 720, effects=effects)
+    return bytes(cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes())
+
+
+def judged(baseline: bytes, now: bytes) -> ViewEvidence:
+    """A view judged against the baseline, as the audit's first look does."""
+    r = compare_views(baseline, now, POSE[3])
+    verdicts = tuple(sorted(v for v in r.verdicts if v in {"ok", "obstructed", "turned"}))
+    return ViewEvidence(name="home", hfov_deg=POSE[3], obstructed_share=r.obstructed_share,
+                        obstructed_tiles=r.obstructed_tiles, verdicts=verdicts,
+                        current_image=f"sha-{len(now)}")
+
+
+@pytest.fixture(scope="module")
+def baseline() -> bytes:
+    return shot(11.0)
+
+
+def test_the_baseline_alone_calls_the_morning_shadows_an_obstruction(baseline: bytes) -> None:
+    assert "obstructed" in judged(baseline, shot(8.0)).verdicts  # what this module is about
+
+
+def test_a_good_view_in_like_light_clears_the_shadows(baseline: bytes) -> None:
+    earlier = shot(6.5)  # an earlier audit, in the early sun: healthy
+    good = judged(baseline, earlier)
+    assert good.verdicts == ("ok",)
+    store = {good.current_image: earlier}
+    today = judged(baseline, shot(8.0))
+    [view] = judge_in_like_light([today], {"home": shot(8.0)}, good_views([[good]]), store.get)
+    assert view.verdicts == ("ok",)
+    assert view.light_reference == good.current_image
+    assert "light of the moment" in view.reason
+
+
+def test_the_good_view_in_the_most_like_light_is_the_one_used(baseline: bytes) -> None:
+    morning, evening = shot(6.5), shot(17.5)
+    assert light_distance(shot(8.0), morning) < light_distance(shot(8.0), evening)
+    views = [GoodView("home", "evening", frozenset()), GoodView("home", "morning", frozenset())]
+    store = {"evening": evening, "morning": morning}
+    [view] = judge_in_like_light([judged(baseline, shot(8.0))], {"home": shot(8.0)},
+                                 {"home": views}, store.get)
+    assert view.light_reference == "morning"
+
+
+def test_something_in_front_today_stays_an_obstruction(baseline: bytes) -> None:
+    earlier = shot(6.5)
+    good = judged(baseline, earlier)
+    panel = fx.obstruction((0.0, 0.5, 0.5, 1.0), "billboard", seed=SEED)
+    now = shot(8.0, panel)
+    [view] = judge_in_like_light([judged(baseline, now)], {"home": now},
+                                 good_views([[good]]), {good.current_image: earlier}.get)
+    assert "obstructed" in view.verdicts
+    assert set(view.obstructed_tiles) >= {(0, 4), (1, 4), (0, 5), (1, 5)}
+
+
+def test_a_bush_creeping_in_below_the_threshold_is_not_excused_by_its_own_past(
+        baseline: bytes) -> None:
+    # An earlier audit saw a small bush in the lower left corner (two tiles against the
+    # baseline: no finding); it has grown since, and most of it was there then too.
+    small = fx.obstruction((0.0, 0.84, 0.25, 1.0), "billboard", seed=SEED)
+    grown = fx.obstruction((0.0, 0.5, 0.375, 1.0), "billboard", seed=SEED)
+    earlier = shot(6.5, small)
+    own = {(0, 5), (1, 5)}  # the tiles the small panel covers, which that audit saw lost
+    assert own <= set(judged(baseline, earlier).obstructed_tiles)
+    now = shot(8.0, grown)
+    views = {"home": [GoodView("home", "earlier", frozenset(own))]}
+    [view] = judge_in_like_light([judged(baseline, now)], {"home": now}, views,
+                                 {"earlier": earlier}.get)
+    assert "obstructed" in view.verdicts
+    assert own <= set(view.obstructed_tiles)
+
+
+def test_only_healthy_views_with_a_snapshot_are_good_views() -> None:
+    ok = ViewEvidence(name="home", verdicts=("ok",), current_image="a",
+                      obstructed_tiles=((1, 1),))
+    bad = ViewEvidence(name="home", verdicts=("obstructed",), current_image="b")
+    blank = ViewEvidence(name="preset:1", verdicts=("ok",))
+    assert good_views([[ok, bad, blank]]) == {
+        "home": [GoodView("home", "a", frozenset({(1, 1)}))]}
+
+
+def test_without_a_good_view_or_a_readable_one_the_baseline_verdict_stands(
+        baseline: bytes) -> None:
+    today = judged(baseline, shot(8.0))
+    assert judge_in_like_light([today], {"home": shot(8.0)}, {}, {}.get) == [today]
+    views = {"home": [GoodView("home", "gone", frozenset())]}
+    assert judge_in_like_light([today], {"home": shot(8.0)}, views, {}.get) == [today]
+    garbage = {"gone": b"not a jpeg"}
+    assert judge_in_like_light([today], {"home": shot(8.0)}, views, garbage.get) == [today]
