@@ -1,8 +1,9 @@
-"""``devmgr registry verify | grants``: the registry itself, for its auditor and its DBA.
+"""``devmgr registry verify | grants | migrate``: the registry itself, for its auditor and DBA.
 
     devmgr registry verify                    # the audit log's hash chain (Art. 16(3), 20 (2))
     devmgr registry verify --expected-head 1200:9f86d081...   # and entry 1200 is unchanged
     devmgr registry grants camfleet --schema public   # SQL for a restricted PostgreSQL role
+    devmgr registry migrate --registry site.sqlite --to postgresql+psycopg://camfleet@db/city
 
 ``verify`` exits 0 when the log is intact, 1 when it is not (the first bad entry is printed,
 as stored), 2 when the registry cannot be read or an option is wrong.
@@ -15,12 +16,22 @@ from typing import Annotated
 
 import typer
 
-from devmgr.cli._console import JsonOption, RegistryOption, err, fail, guarded, open_registry, say
+from devmgr.cli._console import (
+    JsonOption,
+    OperatorOption,
+    RegistryOption,
+    err,
+    fail,
+    guarded,
+    open_registry,
+    say,
+)
 
 __all__ = ["registry_app"]
 
 registry_app = typer.Typer(no_args_is_help=True,
-                           help="The registry: verify its audit log, set up its database role.")
+                           help="The registry: verify its audit log, set up its database role, "
+                                "move it to another database.")
 
 
 def _head(text: str | None) -> tuple[int, str] | None:
@@ -90,3 +101,33 @@ def grants(
         print(f"{statement};")
     err.print(f"{role} may read and append, update sweeps, devices and PTZ leases/origins; "
               "it cannot change or delete the audit log, nor drop its triggers")
+
+
+@registry_app.command("migrate")
+@guarded
+def migrate(
+    to: Annotated[str, typer.Option(
+        "--to", help="the database to move into: a PostgreSQL URL (or a SQLite file), new or "
+                     "empty")],
+    as_json: JsonOption = False,
+    operator: OperatorOption = None,
+    registry: RegistryOption = None,
+) -> None:
+    """Move the registry (every sweep, device, observation, filing, snapshot, baseline, audit
+    result and the audit log) into an empty database; the source is left as it was. Exit 0
+    when everything arrived and the audit log verifies there, 2 otherwise."""
+    from devmgr.registry import default_operator, move_registry  # noqa: PLC0415
+
+    with open_registry(registry, create=False) as source, open_registry(to) as dest:
+        if source.url == dest.url:
+            raise fail(f"--to is the registry itself ({dest.url})", 2)
+        moved = move_registry(source, dest, who=operator or default_operator())
+        shown_from, shown_to = source.url, dest.url
+    if as_json:
+        print(json.dumps({"from": shown_from, "to": shown_to, "rows": moved.rows,
+                          "head_seq": moved.head_seq, "head_hash": moved.head_hash}, indent=2))
+        return
+    say(f"moved {shown_from} to {shown_to}: " + ", ".join(
+        f"{count} {table}" for table, count in moved.rows.items() if count))
+    say(f"audit log verified there; the move is entry {moved.head_seq}: keep "
+        f"--expected-head {moved.head_seq}:{moved.head_hash}")

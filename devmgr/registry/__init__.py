@@ -76,6 +76,7 @@ from devmgr.registry._compliance import snapshot_digest
 from devmgr.registry._errors import RegistryError, SchemaVersionError, mask_url
 from devmgr.registry._grants import grant_statements
 from devmgr.registry._heads import DEFAULT_LEASE_TTL_S, Lease, LeaseHeld, LeaseLost, Origin
+from devmgr.registry._migrate import Moved, move_registry
 from devmgr.registry._records import Device, HistoryEntry, Sweep, SweepId, SweepKind, SweepStatus
 from devmgr.registry._schema import SCHEMA_VERSION
 from devmgr.registry._store import (
@@ -107,6 +108,7 @@ __all__ = [
     "Lease",
     "LeaseHeld",
     "LeaseLost",
+    "Moved",
     "Origin",
     "Registry",
     "RegistryError",
@@ -120,5 +122,6 @@ __all__ = [
     "file_digest",
     "grant_statements",
     "mask_url",
+    "move_registry",
     "snapshot_digest",
 ]
