@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -46,6 +46,9 @@ from devmgr.cli.city import (
     distributed_run,
 )
 from devmgr.inventory.model import Inventory
+
+if TYPE_CHECKING:
+    from devmgr.discovery.wsd import DiscoveryEvent
 
 __all__ = ["discover", "inventory", "monitor"]
 
@@ -236,20 +239,36 @@ def monitor(
         return
 
     async def run() -> None:
-        async with DiscoveryMonitor(interface or ["lo"], port=port) as watcher:
-            async for event in watcher.events():
-                if as_json:
-                    print(json.dumps({"event": event.kind, "address": event.address,
-                                      "endpoint": event.endpoint,
-                                      "xaddrs": list(event.xaddrs)}), flush=True)
-                else:
-                    verb = ("joined", "green") if event.kind == "joined" else ("left",
-                                                                               "yellow")
-                    out.print(Text.assemble(verb, " ", literal(
-                        f"{event.address} {event.endpoint} {' '.join(event.xaddrs)}")))
+        async with DiscoveryMonitor(interface or ["lo"], port=port,
+                                    report_unreadable=True) as watcher:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(duration):
+                    async for event in watcher.events():
+                        _print_discovery_event(event, as_json=as_json)
+            stats = watcher.stats
+        say(f"heard {stats.hellos} Hello, {stats.byes} Bye, {stats.invalid} unreadable, "
+            f"{stats.duplicates} repeated", to=err)
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
+
+
+def _print_discovery_event(event: DiscoveryEvent, *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"event": event.kind, "address": event.address,
+                          "endpoint": event.endpoint, "xaddrs": list(event.xaddrs),
+                          **({"reason": event.reason} if event.kind == "unreadable" else {})}),
+              flush=True)
+    elif event.kind == "unreadable":
+        from devmgr.discovery.wsd._monitor import UNREADABLE_EVERY_S  # noqa: PLC0415
+
+        out.print(Text.assemble(("unreadable", "red"), " ", literal(
+            f"{event.address}: {event.reason} (more from it within "
+            f"{UNREADABLE_EVERY_S:g} s are only counted)")))
+    else:
+        verb = ("joined", "green") if event.kind == "joined" else ("left", "yellow")
+        out.print(Text.assemble(verb, " ", literal(
+            f"{event.address} {event.endpoint} {' '.join(event.xaddrs)}")))
 
 
 def _monitor_events(targets: Path, *, motion: bool, duration: float | None,

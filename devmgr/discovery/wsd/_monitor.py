@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from camfleet.protocols import wsdiscovery as wsd
+from devmgr.discovery.wsd._replies import unreadable_reply
 from devmgr.discovery.wsd._sockets import (
     DEFAULT_RCVBUF,
     Datagrams,
@@ -22,12 +23,17 @@ from devmgr.discovery.wsd._sockets import (
 )
 from devmgr.inventory.model import WsdEndpoint
 
+#: An unreadable datagram from one sender is reported at most once per this many seconds
+#: (the rest are counted): a broken or hostile device must not flood the terminal.
+UNREADABLE_EVERY_S = 60.0
+
 
 @dataclass(frozen=True, slots=True)
 class DiscoveryEvent:
-    """A unit joined (Hello) or left (Bye), as heard on the group."""
+    """A unit joined (Hello) or left (Bye), as heard on the group; or (only when the monitor
+    reports them) a datagram from ``address`` that could not be read (``reason``)."""
 
-    kind: Literal["joined", "left"]
+    kind: Literal["joined", "left", "unreadable"]
     #: Source address of the datagram: the device's address.
     address: str
     endpoint: str
@@ -39,6 +45,8 @@ class DiscoveryEvent:
     app_sequence: wsd.AppSequence | None = None
     #: time.time() when it arrived.
     received_at: float = 0.0
+    #: Why an unreadable datagram could not be read (bounded, printable).
+    reason: str = ""
 
     def as_endpoint(self) -> WsdEndpoint:
         return WsdEndpoint(address=self.address, endpoint=self.endpoint, xaddrs=self.xaddrs,
@@ -70,7 +78,11 @@ class MonitorStats:
 class DiscoveryMonitor:
     """Passive listener on 239.255.255.250:``port``: Hello and Bye as they happen.
 
-    One consumer per monitor (events go through one queue). Repeated Hellos (the same endpoint
+    One consumer per monitor (events go through one queue). With ``report_unreadable``, a
+    datagram that is neither a readable Hello/Bye nor a Probe is an ``unreadable`` event too
+    (at most one per sender every ``UNREADABLE_EVERY_S``; all are counted in
+    ``stats.invalid``): a camera whose announcements nobody can read is a camera that joins
+    unseen, and its engineer should hear of it. Repeated Hellos (the same endpoint
     with the same AppSequence InstanceId/MessageNumber, or the same MessageID) are reported
     once. WS-Discovery 2005 application sequencing says a target raises InstanceId each time
     it restarts, so a message with a *lower* InstanceId than one already seen for its endpoint
@@ -83,7 +95,7 @@ class DiscoveryMonitor:
 
     def __init__(self, interfaces: Sequence[str], *, port: int = wsd.PORT,
                  max_queue: int = 10000, max_endpoints: int = 100000,
-                 rcvbuf: int = DEFAULT_RCVBUF) -> None:
+                 rcvbuf: int = DEFAULT_RCVBUF, report_unreadable: bool = False) -> None:
         self.interfaces = resolve_all(interfaces)
         self.port = port
         self.stats = MonitorStats()
@@ -98,6 +110,9 @@ class DiscoveryMonitor:
         self._known: OrderedDict[str, tuple[tuple[int, int] | None, tuple[str, ...],
                                             tuple[str, ...], tuple[str, ...]]] = OrderedDict()
         self._recent_ids: OrderedDict[str, None] = OrderedDict()
+        self._report_unreadable = report_unreadable
+        #: sender -> when its last unreadable datagram was reported (bounded).
+        self._unreadable_at: OrderedDict[str, float] = OrderedDict()
 
     @property
     def running(self) -> bool:
@@ -141,11 +156,12 @@ class DiscoveryMonitor:
         self.stats.datagrams_received += 1
         try:
             message = wsd.parse_hello_bye(data)
-        except wsd.InvalidMessage:
+        except wsd.InvalidMessage as exc:
             try:
                 wsd.parse_probe(data)
             except wsd.InvalidMessage:
                 self.stats.invalid += 1
+                self._unreadable(source, exc)
             else:
                 self.stats.ignored += 1
             return
@@ -172,15 +188,32 @@ class DiscoveryMonitor:
             self.stats.byes += 1
             _, xaddrs, scopes, types = previous or (None, (), (), ())
         self._remember(message.endpoint, (order or last, xaddrs, scopes, types))
-        event = DiscoveryEvent(
+        self._put(DiscoveryEvent(
             kind="joined" if message.kind == "hello" else "left", address=source,
             endpoint=message.endpoint, message_id=message.message_id, xaddrs=xaddrs,
             scopes=scopes, types=types, metadata_version=message.metadata_version,
-            app_sequence=message.app_sequence, received_at=time.time())
+            app_sequence=message.app_sequence, received_at=time.time()))
+
+    def _put(self, event: DiscoveryEvent) -> None:
         if self._queue.qsize() >= self._max_queue:
             self.stats.overflow += 1
             return
         self._queue.put_nowait(event)
+
+    def _unreadable(self, source: str, exc: Exception) -> None:
+        if not self._report_unreadable:
+            return
+        now = time.monotonic()
+        last = self._unreadable_at.get(source)
+        if last is not None and now - last < UNREADABLE_EVERY_S:
+            return
+        self._unreadable_at[source] = now
+        self._unreadable_at.move_to_end(source)
+        if len(self._unreadable_at) > self._max_endpoints:  # bounded: senders can be spoofed
+            self._unreadable_at.popitem(last=False)
+        self._put(DiscoveryEvent(kind="unreadable", address=source, endpoint="", message_id="",
+                                 received_at=time.time(),
+                                 reason=unreadable_reply(source, exc).reason))
 
     def _seen(self, message: wsd.Announcement) -> bool:
         # SOAP-over-UDP retransmits a message with its MessageID unchanged.

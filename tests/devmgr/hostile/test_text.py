@@ -1,16 +1,20 @@
 """Device text reaches the terminal literally: rich markup is not interpreted, control, C1
 and bidi characters (also percent-encoded ones in WS-Discovery scopes) are escaped visibly.
 Through ``devmgr inventory`` and ``devmgr discover`` tables, against a camera whose identity
-is hostile text."""
+is hostile text, and ``devmgr monitor`` hearing an announcement nobody can read."""
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
+from camfleet.protocols import wsdiscovery as codec
 from devmgr.cli import app
 from simulators.fleet.fleet import Fleet
 from simulators.fleet.generate import FleetMember, generate_fleet
@@ -24,6 +28,7 @@ MANUFACTURER = "Acme[/oops]\u009b2J\u009d0;pwned\u009c\u202egnp.exe"
 #: The same in the hardware scope, percent-encoded (ESC [ 2 J) as a scope must carry it.
 MODEL = "X%1B%5B2J%5B/oops%5D"
 RAW = ("\u009b", "\u009c", "\u009d", "\u202e", "\x1b")
+LOOPBACK = "127.0.0.1"
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +60,33 @@ def test_the_discover_table_escapes_percent_encoded_controls(fleet: Fleet,
     assert result.exit_code == 0, result.output
     assert "X\\x1b[2J[/oops]" in result.stdout  # decoded from the scope, then escaped
     assert not any(c in result.stdout for c in RAW)
+
+
+def test_monitor_reports_an_unreadable_announcement_once_literally_and_goes_on() -> None:
+    port = free_udp_port()
+    # Not XML: a Hello cut short whose bytes carry markup and a C1 control.
+    broken = "<s:Envelope>[/oops]\u009b2J Hello from a broken camera".encode()
+    hello = codec.build_hello("urn:uuid:11111111-2222-4333-8444-555555555555",
+                              types=[codec.TYPE_NVT], scopes=[], metadata_version=1,
+                              xaddrs=["http://127.0.0.1:8080/onvif/device_service"],
+                              app_sequence=codec.AppSequence(1, 1))
+    outcome: list[Result] = []
+    listening = threading.Thread(target=lambda: outcome.append(runner.invoke(app, [
+        "monitor", "--interface", "127.0.0.1", "--port", str(port), "--duration", "3"])))
+    listening.start()
+    time.sleep(1.0)  # the monitor has joined the group
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        sender.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(LOOPBACK))
+        sender.bind((LOOPBACK, 0))
+        for datagram in (broken, broken, broken, hello):
+            sender.sendto(datagram, (codec.MULTICAST_GROUP, port))
+            time.sleep(0.05)
+    listening.join(30)
+    [result] = outcome
+    assert result.exit_code == 0, result.output
+    unreadable = [line for line in result.stdout.splitlines() if line.startswith("unreadable")]
+    assert len(unreadable) == 1, result.stdout  # three datagrams, one line: not a flood
+    assert unreadable[0].startswith(f"unreadable {LOOPBACK}: ")
+    assert "joined 127.0.0.1 urn:uuid:11111111" in result.stdout  # and it went on
+    assert not any(c in result.stdout for c in RAW)
+    assert "heard 1 Hello, 0 Bye, 3 unreadable" in result.output
