@@ -53,6 +53,9 @@ DEFAULT_LIMITS: dict[str, Limit] = {
                                 "view (Art. 7) needs it"),
     "ptz_position_error_generic": Limit(None, 0.005, "generic", "as ptz_position_error, for "
                                         "cameras without a degrees space (~0.9 deg on 360)"),
+    "boot_time": Limit(None, 120.0, "s", "SystemReboot until the camera answers ONVIF again: "
+                       "how long a reboot leaves its place unwatched; the reboot timeout's "
+                       "default"),
     "ptz_settle_time": Limit(None, 10.0, "s", "from the move command until the camera reports "
                              "IDLE at a steady position"),
     "preset_repeatability": Limit(None, 0.5, "deg", "largest distance between arrivals at one "

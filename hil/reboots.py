@@ -33,6 +33,8 @@ class Reboot:
     went_down: bool
     came_back: bool
     seconds: float
+    #: From SystemReboot until it answered ONVIF again (``boot_time``; None: it did not).
+    answered_after_s: float | None = None
     #: A unicast Probe once it was back (DEVICE-3-1-8), if asked for.
     probe: ProbeResult | None = None
 
@@ -61,6 +63,7 @@ def reboot(camera: Camera, *, probe_after: bool = False, expect_hello: bool = Tr
         went_down = _wait_http(camera, up=False, timeout_s=timeout,
                                evidence=lambda: bool(announced.found.bye or announced.found.hello))
         came_back = _wait_http(camera, up=True, timeout_s=timeout) if went_down else True
+        answered_after_s = time.monotonic() - began if came_back else None
         wait_s = max(0.0, timeout - (time.monotonic() - began)) if expect_hello else BOOT_GRACE_S
 
         async def hello() -> None:
@@ -70,7 +73,8 @@ def reboot(camera: Camera, *, probe_after: bool = False, expect_hello: bool = Tr
         camera.harness.run(hello(), wait_s + 30)
     finally:
         camera.harness.run(listener.__aexit__())
-    result = Reboot(announced.found, went_down, came_back, time.monotonic() - began)
+    result = Reboot(announced.found, went_down, came_back, time.monotonic() - began,
+                    answered_after_s)
     if probe_after and came_back:
         result.probe = probe(camera, types=[wsd.TYPE_NVT])
     return result

@@ -7,6 +7,7 @@ unit that was filed), and what the acceptance tester said to expect.
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 
@@ -19,6 +20,7 @@ from camfleet.targets import TargetsError
 from devmgr.filings import parse_device_id
 from devmgr.inventory.model import SnmpIdentity
 from devmgr.snmp import snmp_identity_for_target
+from hil import reboots
 from hil.camera import Camera
 from hil.errors import DeviceFault, InfrastructureError
 from hil.measure import MeasurementLog
@@ -103,6 +105,22 @@ def test_CAMFLEET_snmp_identity_matches_onvif(camera: Camera) -> None:
         assert found.mac == identity.get("mac"), (
             f"{camera}: SNMP MAC {found.mac}, ONVIF {identity.get('mac')}")
     assert found.serial or found.mac, f"{camera}: SNMP reports neither serial nor MAC"
+
+
+@pytest.mark.hil_reboots
+@pytest.mark.hil_discovery
+def test_CAMFLEET_boot_time(camera: Camera, measure: MeasurementLog) -> None:
+    """A reboot as a field engineer times it: ``boot_time`` from SystemReboot until the unit
+    answers ONVIF again. The reboot is the one DEVICE-3-1-8 and DISCOVERY-1-1-2/1-1-8 watch
+    (they judge its Hello and Bye)."""
+    if camera.multicast_interface is None:
+        pytest.skip(f"{camera.id}: no local interface on its segment to hear Bye and Hello "
+                    "(--hil-interface)")
+    seen = reboots.shared_reboot(camera)
+    measure("boot_time", math.nan if seen.answered_after_s is None else seen.answered_after_s,
+            unit="s")
+    assert seen.came_back, (f"{camera}: not back within {camera.settings.reboot_timeout_s:g} s "
+                            "of SystemReboot")
 
 
 @pytest.mark.hil_requires("ptz", "absolute_move")

@@ -25,6 +25,7 @@ import yaml
 from camfleet.targets import TargetsFile
 from devmgr.compliance.commission import commission
 from devmgr.registry import Registry
+from hil.fleet import REBOOT_SECONDS
 from scenarios.fleet_filings import filings_for_fleet
 from simulators.fleet.fleet import Fleet
 from simulators.fleet.generate import FleetMember, generate_fleet
@@ -108,6 +109,11 @@ def test_the_suite_passes_on_a_healthy_fleet_with_xdist(tmp_path: Path) -> None:
     accuracy = {t["test"]: t for t in records["cam-0000"]["tests"]}["test_CAMFLEET_ptz_accuracy"]
     assert {m["name"] for m in accuracy["measurements"]} == {"ptz_position_error",
                                                              "ptz_settle_time"}
+    # Every camera was rebooted once and timed: a simulated camera is silent REBOOT_SECONDS.
+    for camera, record in records.items():
+        boot = {t["test"]: t for t in record["tests"]}["test_CAMFLEET_boot_time"]
+        [seconds] = [m["value"] for m in boot["measurements"] if m["name"] == "boot_time"]
+        assert REBOOT_SECONDS <= seconds < 30.0, (camera, seconds)
 
     # The acceptance JUnit file: a test suite per camera, with the run's targets and the
     # verdict; pytest's own file keeps each test's properties.
