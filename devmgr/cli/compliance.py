@@ -198,6 +198,10 @@ def audit(
     = None,
     report: Annotated[Path | None, typer.Option(
         help="write audit.json, audit-junit.xml, audit.csv and audit.html here")] = None,
+    identifiable_images: Annotated[bool, typer.Option(
+        "--identifiable-images", help="put the snapshots in audit.html as taken, not "
+        "de-identified (an authorised investigation only, Art. 21; logged in the audit "
+        "log)")] = False,
     move: MoveOption = True,
     discover: Annotated[bool, typer.Option(
         "--discover/--no-discover", help="look for cameras that do not answer where expected "
@@ -253,6 +257,7 @@ def audit(
         if targets is None:
             raise fail("--distributed audits the cameras of --targets FILE", 2)
         _distributed_audit(load_targets(targets), targets, report=report, as_json=as_json,
+                           identifiable=identifiable_images,
                            registry=registry, broker=broker, routes=route,
                            collector_wait=collector_wait, deadline=deadline, move=move,
                            settings=AuditSettings(
@@ -290,7 +295,7 @@ def audit(
         with err.status("auditing ...") as status:
             result = asyncio.run(run(targets_file, reg, options, progress=status.update))
         if report is not None:
-            write_report(result, report, reg)
+            write_report(result, report, reg, identifiable=identifiable_images)
     _print_audit(result, as_json)
     if any(f.severity != "info" for f in result.findings):
         raise typer.Exit(3)
@@ -304,7 +309,8 @@ def _print_audit(result: AuditReport, as_json: bool) -> None:
 
 
 def _distributed_audit(targets_file: TargetsFile, targets: Path, *, report: Path | None,
-                       as_json: bool, registry: str | None, **options: Any) -> None:
+                       as_json: bool, registry: str | None, identifiable: bool,
+                       **options: Any) -> None:
     """``audit --distributed``: the same reports, from what the collectors recorded (no
     discovery: each district's cameras are audited where its targets file says)."""
     from devmgr.registry import file_digest  # noqa: PLC0415
@@ -315,7 +321,7 @@ def _distributed_audit(targets_file: TargetsFile, targets: Path, *, report: Path
         result = run.report
         assert result is not None
         if report is not None:
-            write_report(result, report, reg)
+            write_report(result, report, reg, identifiable=identifiable)
     _print_audit(result, as_json)
     if run.undone:
         raise typer.Exit(4)
@@ -323,14 +329,27 @@ def _distributed_audit(targets_file: TargetsFile, targets: Path, *, report: Path
         raise typer.Exit(3)
 
 
-def write_report(result: AuditReport, directory: Path, registry: Registry) -> None:
+def write_report(result: AuditReport, directory: Path, registry: Registry, *,
+                 identifiable: bool = False) -> None:
+    """The report files; ``audit.html``'s snapshots de-identified unless ``identifiable``
+    (which the audit log records: identifiable images of people leave the registry)."""
+    from devmgr.registry import Retrieval  # noqa: PLC0415
     from devmgr.report import write_reports  # noqa: PLC0415
 
     try:
-        written = write_reports(result, directory, images=registry.snapshot)
+        written = write_reports(result, directory, images=registry.snapshot,
+                                identifiable=identifiable)
     except OSError as exc:
         raise fail(f"cannot write the report to {directory}: {exc}", 2) from exc
-    err.print(f"report: {written.get('html', directory)}")
+    if identifiable:
+        shown = sum(1 for c in result.cameras for v in c.views if v.current_image)
+        registry.log_retrievals([Retrieval(
+            who=result.operator or "unknown", how="devmgr audit --identifiable-images",
+            purpose="an audit report with the snapshots as taken (authorised investigation)",
+            destination=str(written.get("html", directory)), target_id=None,
+            address=registry.url, what=f"snapshots of {shown} views, not de-identified")])
+    err.print(f"report: {written.get('html', directory)}"
+              + ("" if identifiable else " (snapshots de-identified)"))
 
 
 def print_summary(result: AuditReport) -> None:

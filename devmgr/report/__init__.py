@@ -54,12 +54,13 @@ FILENAMES: dict[str, str] = {
 def write_reports(report: AuditReport, directory: str | Path, *,
                   images: ImageLookup | None = None,
                   formats: Iterable[str] = ("json", "junit", "csv", "html"),
-                  ) -> dict[str, Path]:
+                  identifiable: bool = False) -> dict[str, Path]:
     """Write ``report`` in each of ``formats`` into ``directory`` (created if missing).
 
     Returns format -> path written. Every name is checked before anything is written, so a
     typo costs no half-written set; an unknown name raises :class:`ValueError` listing the
-    valid ones. ``images`` (SHA-256 -> JPEG bytes) is used by the HTML report only.
+    valid ones. ``images`` (SHA-256 -> JPEG bytes) is used by the HTML report only, which
+    de-identifies them (Art. 21) unless ``identifiable``.
     """
     wanted = [formats] if isinstance(formats, str) else list(dict.fromkeys(formats))
     unknown = [name for name in wanted if name not in FILENAMES]
@@ -72,6 +73,6 @@ def write_reports(report: AuditReport, directory: str | Path, *,
         "json": lambda path: write_json(report, path),
         "junit": lambda path: write_junit(report, path),
         "csv": lambda path: write_csv(report, path),
-        "html": lambda path: write_html(report, path, images=images),
+        "html": lambda path: write_html(report, path, images=images, identifiable=identifiable),
     }
     return {name: writers[name](out / FILENAMES[name]) for name in FILENAMES if name in wanted}

@@ -49,6 +49,7 @@ from devmgr.registry import mask_url
 from devmgr.report._dom import Child, h, joined
 from devmgr.report._media import events_table, stream_table, stream_words
 from devmgr.report._plot import SAME_PLACE_M, position_plot
+from devmgr.report._privacy import deidentify
 from devmgr.report._style import CSS
 from devmgr.report._text import (
     ARTICLE_TITLES,
@@ -77,14 +78,17 @@ _IMAGE_MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/p
 
 
 def write_html(report: AuditReport, path: str | Path, *,
-               images: ImageLookup | None = None) -> Path:
-    """Write the HTML report to ``path``, atomically; ``images`` supplies the snapshots."""
-    return write_atomic(path, render_html(report, images=images).encode())
+               images: ImageLookup | None = None, identifiable: bool = False) -> Path:
+    """Write the HTML report to ``path``, atomically; ``images`` supplies the snapshots,
+    de-identified (``_privacy``) unless ``identifiable``."""
+    return write_atomic(path, render_html(report, images=images,
+                                          identifiable=identifiable).encode())
 
 
-def render_html(report: AuditReport, *, images: ImageLookup | None = None) -> str:
+def render_html(report: AuditReport, *, images: ImageLookup | None = None,
+                identifiable: bool = False) -> str:
     """The HTML report as a string (what :func:`write_html` writes)."""
-    root = _Page(report, images).render()
+    root = _Page(report, images, identifiable=identifiable).render()
     return etree.tostring(root, method="html", encoding="unicode", doctype="<!DOCTYPE html>")
 
 
@@ -94,16 +98,20 @@ class _Image:
     #: Why there is no image, in words; empty when there is one.
     missing: str = ""
     digest_mismatch: bool = False
+    #: Pixelated for the report (Art. 21): the block size in pixels; 0: as taken.
+    block_px: int = 0
 
 
 class _Page:
     """Renders one report; keeps the encoded snapshots so a digest used twice is encoded once."""
 
-    def __init__(self, report: AuditReport, images: ImageLookup | None) -> None:
+    def __init__(self, report: AuditReport, images: ImageLookup | None, *,
+                 identifiable: bool = False) -> None:
         self.report = report
         self.images = images
+        self.identifiable = identifiable
         self.cameras = {c.camera: c for c in report.cameras}
-        self._encoded: dict[str, _Image] = {}
+        self._encoded: dict[tuple[str, float | None], _Image] = {}
 
     def render(self) -> etree._Element:
         report = self.report
@@ -199,7 +207,7 @@ class _Page:
 
     def _snapshot(self, label: str, digest: str, view: ViewEvidence, *,
                   tiles: bool) -> etree._Element:
-        image = self._image(digest)
+        image = self._image(digest, view.hfov_deg)
         if image.uri:
             content: etree._Element = h("img", src=image.uri,
                                         alt=f"{view.name}: {label.lower()}")
@@ -210,19 +218,22 @@ class _Page:
         caption: list[Child] = [label]
         if digest:
             caption += [" · sha256 ", h("code", digest[:12] + "…", title=digest)]
+        if image.block_px:
+            caption += [" · de-identified (blocks of ", str(image.block_px), " px)"]
         if image.digest_mismatch:
             caption += [" ", _badge("bytes do not match this digest", "sev-critical")]
         return h("figure", h("div", content, overlay, cls="frame"), h("figcaption", caption),
                  cls="snapshot")
 
-    def _image(self, digest: str) -> _Image:
+    def _image(self, digest: str, hfov_deg: float | None) -> _Image:
         if not digest:
             return _Image(missing="not taken")
-        if digest not in self._encoded:
-            self._encoded[digest] = self._load(digest)
-        return self._encoded[digest]
+        key = (digest, hfov_deg)
+        if key not in self._encoded:
+            self._encoded[key] = self._load(digest, hfov_deg)
+        return self._encoded[key]
 
-    def _load(self, digest: str) -> _Image:
+    def _load(self, digest: str, hfov_deg: float | None) -> _Image:
         data = self.images(digest) if self.images is not None else None
         if data is None:
             return _Image(missing="not in the snapshot store" if self.images is not None
@@ -230,8 +241,16 @@ class _Page:
         mime = next((m for magic, m in _IMAGE_MAGIC if data.startswith(magic)), None)
         if mime is None:
             return _Image(missing="stored bytes are not a JPEG or PNG image")
+        mismatch = hashlib.sha256(data).hexdigest() != digest.lower()
+        block_px = 0
+        if not self.identifiable:  # Art. 21: nothing recognisable leaves the registry
+            try:
+                (data, block_px), mime = deidentify(data, hfov_deg), "image/png"
+            except ValueError as exc:
+                return _Image(missing=f"not shown: it cannot be de-identified ({exc})",
+                              digest_mismatch=mismatch)
         return _Image(uri=f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}",
-                      digest_mismatch=hashlib.sha256(data).hexdigest() != digest.lower())
+                      digest_mismatch=mismatch, block_px=block_px)
 
 
 # -- header ---------------------------------------------------------------------------------

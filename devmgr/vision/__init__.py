@@ -46,7 +46,13 @@ The modules: ``_limits`` (every threshold, with its reason), ``_motion``, ``_til
 """
 
 from devmgr.vision._calibrate import baseline_problem, field_of_view
-from devmgr.vision._compare import Verdict, ViewComparison, compare_views, light_distance
+from devmgr.vision._compare import (
+    Verdict,
+    ViewComparison,
+    compare_views,
+    decode_image,
+    light_distance,
+)
 from devmgr.vision._limits import (
     BLUR_RATIO_MAX,
     GRID_COLS,
@@ -71,6 +77,7 @@ __all__ = [
     "ViewComparison",
     "baseline_problem",
     "compare_views",
+    "decode_image",
     "field_of_view",
     "light_distance",
 ]

@@ -151,7 +151,7 @@ def compare_views(baseline: Arr | bytes, current: Arr | bytes, hfov_deg: float, 
 def _work_grey(image: Arr | bytes) -> Arr:
     """Grey ``uint8`` at ``WORK_WIDTH`` (never upscaled)."""
     if isinstance(image, bytes | bytearray | memoryview):
-        grey = decode_grey(bytes(image))
+        grey = decode_image(bytes(image))
     else:
         arr = np.asarray(image)
         if arr.dtype != np.uint8:
@@ -170,9 +170,10 @@ def _work_grey(image: Arr | bytes) -> Arr:
     return out
 
 
-def decode_grey(jpeg: bytes, flags: int = cv2.IMREAD_GRAYSCALE) -> Arr:
-    """A camera's JPEG as grey ``uint8``, refused before decoding if it claims more than
-    ``MAX_PIXELS`` (``flags``: e.g. ``cv2.IMREAD_REDUCED_GRAYSCALE_8`` for a small copy)."""
+def decode_image(jpeg: bytes, flags: int = cv2.IMREAD_GRAYSCALE) -> Arr:
+    """A camera's JPEG as ``uint8`` pixels (grey by default), refused before decoding if it
+    claims more than ``MAX_PIXELS`` (``flags``: e.g. ``cv2.IMREAD_REDUCED_GRAYSCALE_8`` for a
+    small grey copy, ``cv2.IMREAD_COLOR`` for BGR)."""
     size = jpeg_dimensions(jpeg)
     if size is not None and size[0] * size[1] > MAX_PIXELS:
         raise ValueError(f"the image claims {size[0]} x {size[1]} pixels, more than "
@@ -199,7 +200,7 @@ def light_distance(a: bytes, b: bytes) -> float:
     """
     fields = []
     for jpeg in (a, b):
-        grey = decode_grey(jpeg, cv2.IMREAD_REDUCED_GRAYSCALE_8)
+        grey = decode_image(jpeg, cv2.IMREAD_REDUCED_GRAYSCALE_8)
         small = cv2.resize(grey, (80, 45), interpolation=cv2.INTER_AREA)
         log = np.log1p(small.astype(np.float32))
         fields.append(log - float(log.mean()))

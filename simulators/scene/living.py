@@ -236,38 +236,86 @@ def _project(pose: Pose, w: int, h: int, az: float, el: float) -> tuple[float, f
     return (w - 1) / 2 + f * float(ray @ right) / depth, (h - 1) / 2 - f * float(ray @ up) / depth
 
 
+@dataclass(frozen=True)
+class Placed:
+    """A mover as drawn on a frame: its box (x0, y0, x1, y1, pixels) and, for a person, the
+    face (the head's box), for a vehicle, the number plate's box."""
+
+    mover: Mover
+    box: tuple[int, int, int, int]
+    face: tuple[int, int, int, int] | None = None
+    plate: tuple[int, int, int, int] | None = None
+
+
+#: A Chinese number plate (GA 36): 440 x 140 mm, seven characters.
+PLATE_M = (0.44, 0.14)
+
+
+def placed_movers(c: Conditions, pose: Pose, w: int, h: int) -> list[Placed]:
+    """Where the moment's movers fall on a ``w`` x ``h`` frame at ``pose``, farthest first
+    (the order they are drawn in): the simulator's ground truth of people and plates."""
+    f = (w / 2) / math.tan(math.radians(pose[3]) / 2)
+    out = []
+    for m in sorted(c.movers, key=lambda m: -m.distance_m):
+        el_ground = -math.degrees(math.atan2(CAMERA_HEIGHT_M, m.distance_m))
+        centre = _project(pose, w, h, m.azimuth, el_ground)
+        if centre is None:
+            continue
+        slant = math.hypot(CAMERA_HEIGHT_M, m.distance_m)
+        half = 0.5 * f * m.length_m / slant
+        tall = f * m.height_m / slant * math.cos(math.radians(el_ground)) ** 0.5
+        x, y = centre
+        if x + half < 0 or x - half > w or y < 0 or y - tall > h or half < 0.5:
+            continue
+        box = (round(x - half), round(y - tall), round(x + half), round(y))
+        if m.kind == "person":
+            r = max(1, round(half * 0.6))
+            out.append(Placed(m, box, face=(round(x) - r, box[1] - r, round(x) + r, box[1] + r)))
+            continue
+        pw, ph = 0.5 * f * PLATE_M[0] / slant, f * PLATE_M[1] / slant
+        plate = (round(x - pw), round(y - 0.1 * tall - ph), round(x + pw),
+                 round(y - 0.1 * tall)) if pw >= 1.5 else None
+        out.append(Placed(m, box, plate=plate))
+    return out
+
+
 def _draw_movers(c: Conditions, pose: Pose) -> ImageEffect:
     night = c.phase != "day"
 
     def apply(frame: Image) -> Image:
         h, w = frame.shape[:2]
-        f = (w / 2) / math.tan(math.radians(pose[3]) / 2)
-        for m in sorted(c.movers, key=lambda m: -m.distance_m):
-            el_ground = -math.degrees(math.atan2(CAMERA_HEIGHT_M, m.distance_m))
-            centre = _project(pose, w, h, m.azimuth, el_ground)
-            if centre is None:
-                continue
-            slant = math.hypot(CAMERA_HEIGHT_M, m.distance_m)
-            half = 0.5 * f * m.length_m / slant
-            tall = f * m.height_m / slant * math.cos(math.radians(el_ground)) ** 0.5
-            x, y = centre
-            if x + half < 0 or x - half > w or y < 0 or y - tall > h or half < 0.5:
-                continue
-            x0, x1, y0, y1 = round(x - half), round(x + half), round(y - tall), round(y)
+        for placed in placed_movers(c, pose, w, h):
+            m, (x0, y0, x1, y1) = placed.mover, placed.box
             colour = tuple(int(v * (0.5 if night else 1.0)) for v in m.colour)
             cv2.rectangle(frame, (x0, y0), (x1, y1), colour, -1)
-            if m.kind == "person":
-                cv2.circle(frame, (round(x), y0), max(1, round(half * 0.6)), (90, 120, 170), -1)
-            else:
-                band = (y0 + round(0.15 * (y1 - y0)), y0 + round(0.45 * (y1 - y0)))
-                cv2.rectangle(frame, (x0 + 2, band[0]), (x1 - 2, band[1]), (40, 40, 45), -1)
-                if night:
-                    r = max(1, round(0.06 * (x1 - x0)))
-                    for hx in (x0 + 2 * r, x1 - 2 * r):
-                        cv2.circle(frame, (hx, y1 - 2 * r), r, (235, 245, 255), -1)
+            if placed.face is not None:
+                fx0, fy0, fx1, fy1 = placed.face
+                cv2.circle(frame, ((fx0 + fx1) // 2, (fy0 + fy1) // 2), max(1, (fx1 - fx0) // 2),
+                           (90, 120, 170), -1)
+                continue
+            band = (y0 + round(0.15 * (y1 - y0)), y0 + round(0.45 * (y1 - y0)))
+            cv2.rectangle(frame, (x0 + 2, band[0]), (x1 - 2, band[1]), (40, 40, 45), -1)
+            if placed.plate is not None:
+                _draw_plate(frame, placed.plate, night)
+            if night:
+                r = max(1, round(0.06 * (x1 - x0)))
+                for hx in (x0 + 2 * r, x1 - 2 * r):
+                    cv2.circle(frame, (hx, y1 - 2 * r), r, (235, 245, 255), -1)
         return frame
 
     return apply
+
+
+def _draw_plate(frame: Image, plate: tuple[int, int, int, int], night: bool) -> None:
+    """A blue plate with seven white characters (bars and gaps, readable in shape)."""
+    x0, y0, x1, y1 = plate
+    cv2.rectangle(frame, (x0, y0), (x1, y1), (140, 60, 20) if not night else (70, 30, 10), -1)
+    step = (x1 - x0) / 7.5
+    for k in range(7):
+        cx0 = round(x0 + step * (0.5 + k))
+        cv2.rectangle(frame, (cx0, y0 + max(1, (y1 - y0) // 5)),
+                      (cx0 + max(1, round(step * (0.35 + 0.3 * (k % 2)))),
+                       y1 - max(1, (y1 - y0) // 5)), (235, 235, 235), -1)
 
 
 def _bus_at_lens(c: Conditions) -> ImageEffect:

@@ -23,6 +23,9 @@ def test_devmgr_demo_finds_each_incident_and_writes_the_html_report(tmp_path: Pa
     text = page.text_content()
     for article in ("Art. 7", "Art. 10", "Art. 12"):
         assert article in text
-    assert page.xpath("//img[starts-with(@src, 'data:image/jpeg;base64,')]")
+    # The snapshots are there, de-identified (Art. 21): pixelated PNGs, not the JPEGs taken.
+    assert page.xpath("//img[starts-with(@src, 'data:image/png;base64,')]")
+    assert not page.xpath("//img[starts-with(@src, 'data:image/jpeg')]")
+    assert "de-identified (blocks of" in text
     assert (out / "filings.csv").is_file()
     assert (out / "targets.json").is_file()

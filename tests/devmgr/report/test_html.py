@@ -14,6 +14,7 @@ from lxml import html
 
 from devmgr.compliance.model import CameraAudit, ViewEvidence
 from devmgr.report import render_html
+from devmgr.report._privacy import block_size
 
 from .factory import (
     COMPLIANT,
@@ -89,17 +90,35 @@ def test_article_summary_links_the_cameras_concerned(doc: html.HtmlElement,
     assert f"#{MOVED}" in art10.xpath(".//a/@href")
 
 
-def test_turned_view_in_words_and_both_snapshots_decodable(doc: html.HtmlElement,
-                                                           sample: Sample) -> None:
+def _shown(section: html.HtmlElement) -> list[bytes]:
+    return [base64.b64decode(uri.split(",", 1)[1])
+            for uri in section.xpath(".//div[@class='view'][1]//img/@src")]
+
+
+def test_turned_view_in_words_and_both_snapshots_de_identified(doc: html.HtmlElement,
+                                                               sample: Sample) -> None:
     section = _section(doc, TURNED)
     assert "turned 3.2° right, 0.1° down" in section.text_content()
     assert "pan +3.2°, tilt -0.1°" in section.text_content()
-    images = section.xpath(".//div[@class='view'][1]//img/@src")
-    assert len(images) == 2
-    for uri in images:
-        data = base64.b64decode(uri.split(",", 1)[1])
-        assert digest(data) in sample.images
-        assert cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) is not None
+    view = sample.camera(TURNED).views[0]
+    originals = [sample.images[view.baseline_image], sample.images[view.current_image]]
+    shown = _shown(section)
+    assert len(shown) == 2
+    for data, original in zip(shown, originals, strict=True):
+        assert digest(data) not in sample.images  # not the stored bytes: pixelated
+        picture = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        taken = cv2.imdecode(np.frombuffer(original, np.uint8), cv2.IMREAD_COLOR)
+        assert picture.shape == taken.shape  # the tiles drawn over it still fit
+        block = block_size(taken.shape[1], view.hfov_deg)
+        assert f"de-identified (blocks of {block} px)" in section.text_content()
+
+
+def test_an_authorised_report_shows_the_snapshots_as_taken(sample: Sample) -> None:
+    page = html.document_fromstring(render_html(sample.report, images=sample.images.get,
+                                                identifiable=True))
+    view = sample.camera(TURNED).views[0]
+    assert _shown(_section(page, TURNED)) == [sample.images[view.baseline_image],
+                                              sample.images[view.current_image]]
 
 
 def test_lost_snapshot_shows_a_placeholder(doc: html.HtmlElement) -> None:
