@@ -413,8 +413,7 @@ async def _in_like_light(camera: str, baseline: Baseline, capture: Capture,
         return compared
     history = registry.recent_audit_results(camera, CameraAudit, since=baseline.taken_at,
                                             limit=RECENT_AUDITS)
-    good = {name: views for name, views in good_views([a.views for a in history]).items()
-            if name in suspects}
+    good = {name: views for name, views in good_views(history).items() if name in suspects}
     images = {g.image: registry.snapshot(g.image) for views in good.values() for g in views}
     today = {v.name: v.jpeg for v in capture.views}
     return await asyncio.to_thread(judge_in_like_light, compared, today, good, images.get)

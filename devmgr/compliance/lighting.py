@@ -8,10 +8,13 @@ the one of those good views whose light is most like today's (``light_distance``
 tile counts only if it is obstructed against both: what the light of the hour does, it
 did on that day too.
 
-It never hides what grows slowly. The tiles a good view itself had against the baseline
-(too few to be a finding then) are never excused by it, so a bush that creeps in a tile at a
-time is still counted against the baseline, and found when it is large enough. Turns and
-blur are judged against the baseline only.
+It never hides what grows slowly, nor what was missed once. The tiles a good view itself had
+against the baseline (too few to be a finding then) are never excused by it, so a bush that
+creeps in a tile at a time is still counted against the baseline, and found when it is large
+enough. And a good view comes only from an audit that found nothing wrong with any of the
+camera's views: what hangs in front of a lens is in all of its views, so an audit that found
+it in one view and missed it in another does not make the other a reference. Turns and blur
+are judged against the baseline only.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from devmgr.compliance.model import ViewEvidence
+from devmgr.compliance.model import CameraAudit, ViewEvidence
 from devmgr.vision import GRID_COLS, GRID_ROWS, OBSTRUCTED_SHARE_MIN, compare_views
 from devmgr.vision import light_distance as _light_distance
 
@@ -39,12 +42,15 @@ class GoodView:
     own_tiles: frozenset[tuple[int, int]]
 
 
-def good_views(history: Sequence[Sequence[ViewEvidence]]) -> dict[str, list[GoodView]]:
-    """Per view name, the good views of earlier audits (``history``: each audit's views,
-    newest first): judged "ok" against the baseline, with their snapshot kept."""
+def good_views(history: Sequence[CameraAudit]) -> dict[str, list[GoodView]]:
+    """Per view name, the good views of earlier audits of the camera (``history``, newest
+    first): judged "ok" against the baseline, with their snapshot kept, in an audit without
+    any view finding."""
     out: dict[str, list[GoodView]] = {}
-    for views in history:
-        for view in views:
+    for audit in history:
+        if any(f.rule.startswith("view-") for f in audit.findings):
+            continue
+        for view in audit.views:
             if view.verdicts == ("ok",) and view.current_image:
                 out.setdefault(view.name, []).append(
                     GoodView(view.name, view.current_image, frozenset(view.obstructed_tiles)))

@@ -10,7 +10,7 @@ import cv2
 import pytest
 
 from devmgr.compliance.lighting import GoodView, good_views, judge_in_like_light
-from devmgr.compliance.model import ViewEvidence
+from devmgr.compliance.model import CameraAudit, Finding, Severity, ViewEvidence
 from devmgr.vision import compare_views, light_distance
 from simulators import effects as fx
 from simulators.scene import ImageEffect, Scene, render
@@ -37,6 +37,12 @@ def judged(baseline: bytes, now: bytes) -> ViewEvidence:
                         current_image=f"sha-{len(now)}")
 
 
+def audited(*views: ViewEvidence, findings: tuple[Finding, ...] = ()) -> CameraAudit:
+    """An earlier audit of the camera that showed these views."""
+    return CameraAudit(camera="cam", status="findings" if findings else "compliant",
+                       views=views, findings=findings)
+
+
 @pytest.fixture(scope="module")
 def baseline() -> bytes:
     return shot(11.0)
@@ -52,7 +58,8 @@ def test_a_good_view_in_like_light_clears_the_shadows(baseline: bytes) -> None:
     assert good.verdicts == ("ok",)
     store = {good.current_image: earlier}
     today = judged(baseline, shot(8.0))
-    [view] = judge_in_like_light([today], {"home": shot(8.0)}, good_views([[good]]), store.get)
+    [view] = judge_in_like_light([today], {"home": shot(8.0)}, good_views([audited(good)]),
+                                 store.get)
     assert view.verdicts == ("ok",)
     assert view.light_reference == good.current_image
     assert "light of the moment" in view.reason
@@ -74,7 +81,7 @@ def test_something_in_front_today_stays_an_obstruction(baseline: bytes) -> None:
     panel = fx.obstruction((0.0, 0.5, 0.5, 1.0), "billboard", seed=SEED)
     now = shot(8.0, panel)
     [view] = judge_in_like_light([judged(baseline, now)], {"home": now},
-                                 good_views([[good]]), {good.current_image: earlier}.get)
+                                 good_views([audited(good)]), {good.current_image: earlier}.get)
     assert "obstructed" in view.verdicts
     assert set(view.obstructed_tiles) >= {(0, 4), (1, 4), (0, 5), (1, 5)}
 
@@ -96,12 +103,22 @@ def test_a_bush_creeping_in_below_the_threshold_is_not_excused_by_its_own_past(
     assert own <= set(view.obstructed_tiles)
 
 
-def test_only_healthy_views_with_a_snapshot_are_good_views() -> None:
+def test_only_healthy_views_with_a_snapshot_of_a_healthy_audit_are_good_views() -> None:
     ok = ViewEvidence(name="home", verdicts=("ok",), current_image="a",
                       obstructed_tiles=((1, 1),))
     bad = ViewEvidence(name="home", verdicts=("obstructed",), current_image="b")
     blank = ViewEvidence(name="preset:1", verdicts=("ok",))
-    assert good_views([[ok, bad, blank]]) == {
+    assert good_views([audited(ok, bad, blank)]) == {
+        "home": [GoodView("home", "a", frozenset({(1, 1)}))]}
+    # An audit that found the view obstructed elsewhere (a preset) lends none: the foliage
+    # in front of the lens is in every view, and this one may have missed it.
+    other = ViewEvidence(name="preset:1", verdicts=("obstructed",), current_image="c")
+    finding = Finding(camera="cam", rule="view-obstructed", article="Art. 12",
+                      severity=Severity.MAJOR, message="obstructed at preset:1")
+    assert good_views([audited(ok, other, findings=(finding,))]) == {}
+    # Findings of other kinds (a clock, a password) do not matter here.
+    clock = finding.model_copy(update={"rule": "clock-offset", "article": "Art. 14"})
+    assert good_views([audited(ok, findings=(clock,))]) == {
         "home": [GoodView("home", "a", frozenset({(1, 1)}))]}
 
 
