@@ -3,14 +3,19 @@ whatever was in it, and the people and plates the simulator drew are unrecognisa
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 
+from devmgr.cli.compliance import write_report
+from devmgr.registry import Registry
 from devmgr.report._privacy import BLOCKS_ACROSS, block_size, deidentify
 from simulators.scene import Scene, render
 from simulators.scene.living import conditions_at, living_effects, placed_movers
 from simulators.spec import LivingWorld
+from tests.devmgr.report.factory import make_sample
 
 W, H = 1280, 720
 POSE = (30.0, -20.0, 0.0, 60.0)
@@ -62,3 +67,21 @@ def test_two_pictures_that_differ_inside_blocks_come_out_the_same() -> None:
 def test_garbage_is_refused_not_shown() -> None:
     with pytest.raises(ValueError, match="not a decodable image"):
         deidentify(b"\xff\xd8\xff not really a jpeg")
+
+
+def test_the_audit_log_records_a_report_with_identifiable_images(tmp_path: Path) -> None:
+    sample = make_sample()
+    with Registry.open(tmp_path / "r.sqlite") as registry:
+        for jpeg in sample.images.values():
+            registry.put_snapshot(jpeg)
+        write_report(sample.report, tmp_path / "plain", registry)
+        assert registry.audit_entries() == []  # de-identified: nothing recognisable left
+        write_report(sample.report, tmp_path / "full", registry, identifiable=True)
+        [entry] = registry.audit_entries()
+        assert entry.how == "devmgr audit --identifiable-images"
+        assert entry.destination == str(tmp_path / "full" / "audit.html")
+        assert "not de-identified" in entry.what
+    plain = (tmp_path / "plain" / "audit.html").read_text(encoding="utf-8")
+    full = (tmp_path / "full" / "audit.html").read_text(encoding="utf-8")
+    assert "data:image/jpeg" not in plain
+    assert "data:image/jpeg" in full
