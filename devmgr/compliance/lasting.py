@@ -4,7 +4,9 @@ A bus at its stop, a crowd or a lorry unloading cover part of a view for a while
 or a grown bush stays. So a view found obstructed is taken again, ``obstruction_frames - 1``
 more times ``obstruction_spacing_s`` apart, and only the tiles obstructed in every frame
 count. A view whose obstruction went away is "ok", with the reason saying it passed. A blurred view
-is looked at again too: a lorry filling a zoomed view close up has no fine detail either.
+is looked at again too: a lorry filling a zoomed view close up has no fine detail either; and
+so is a view of another place (a bus filling a zoomed view hides all of its scene): when a
+later frame shows the baseline's scene again, that frame's judgement stands.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from devmgr.vision import GRID_COLS, GRID_ROWS, OBSTRUCTED_SHARE_MIN
 
 
 def suspected(views: list[ViewEvidence]) -> frozenset[str]:
-    """The views to look at again: obstructed, or blurred (a lorry filling a zoomed view
-    close up has no fine detail either)."""
-    return frozenset(v.name for v in views if {"obstructed", "blurred"} & set(v.verdicts))
+    """The views to look at again: obstructed, blurred (a lorry filling a zoomed view close
+    up has no fine detail either) or elsewhere (it may hide the whole scene)."""
+    return frozenset(v.name for v in views
+                     if {"obstructed", "blurred", "elsewhere"} & set(v.verdicts))
 
 
 def persist(first: list[ViewEvidence], again: list[ViewEvidence],
@@ -27,10 +30,14 @@ def persist(first: list[ViewEvidence], again: list[ViewEvidence],
     out = []
     for view in first:
         second = later.get(view.name)
-        if not {"obstructed", "blurred"} & set(view.verdicts) or second is None:
+        if not {"obstructed", "blurred", "elsewhere"} & set(view.verdicts) or second is None:
             out.append(view)
             continue
         frames = (*view.frames, digests.get(view.name, ""))
+        if "elsewhere" in view.verdicts:
+            passed = "elsewhere" not in second.verdicts and "unjudged" not in second.verdicts
+            out.append((second if passed else view).model_copy(update={"frames": frames}))
+            continue
         if "unusable" in second.verdicts or "unjudged" in second.verdicts:
             out.append(view.model_copy(update={"frames": frames}))
             continue  # the later frame says nothing either way: keep what was seen

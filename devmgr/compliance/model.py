@@ -80,8 +80,10 @@ class ViewEvidence(Model):
     grid: tuple[int, int] = (0, 0)
     blur_ratio: float | None = None
     #: ``ok``, ``turned``, ``obstructed``, ``blurred``, ``unusable`` (cannot be compared),
-    #: ``unjudged`` (cannot be judged now or ever: said, never a major finding); empty: seen
-    #: but not judged (``--no-move`` away from every reference view).
+    #: ``unjudged`` (cannot be judged now or ever: said, never a major finding),
+    #: ``elsewhere`` (a good picture with none of the baseline's scene: another place; all
+    #: views so is evidence of a move); empty: seen but not judged (``--no-move`` away from
+    #: every reference view).
     verdicts: tuple[str, ...] = ()
     reason: str = ""
     #: Later frames taken to tell a lasting obstruction from a passing one (SHA-256s).

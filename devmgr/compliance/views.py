@@ -97,6 +97,12 @@ def _judge(baseline: Baseline, ref: ReferenceView, now: CapturedView, base_jpeg:
     except ValueError as exc:  # an undecodable JPEG from the camera
         return seen.model_copy(update={"verdicts": ("unusable",), "reason": str(exc)})
     if result.verdicts == {"unusable"}:
+        if result.method == "none" and not baseline_problem(now.jpeg):
+            # Both pictures are fine (light, contrast, detail), yet nothing of the one is in
+            # the other: another place, or a re-aim beyond recognition.
+            return seen.model_copy(update={"verdicts": ("elsewhere",), "reason": (
+                "today's picture has detail but none of the baseline's scene: it looks at "
+                "another place")})
         # The baseline could be judged, today's picture cannot (night without IR, dense
         # fog, a capped lens): not judged now, retried at the next audit.
         return seen.model_copy(update={"verdicts": ("unjudged",),

@@ -15,8 +15,9 @@ Judged per camera, in this order:
   than the tolerance from the filed (else baseline) position, or both the ONVIF location
   scope and SNMP sysLocation changed, or it is plugged into another switch (strong
   evidence) or another port of the same switch (medium: a re-patch looks the same) than at
-  commissioning. A silent move (position and labels as typed at installation) is found by
-  the last alone;
+  commissioning, or every view it could be judged on shows another place (the picture:
+  medium, a re-aim beyond recognition looks the same). A silent move (position and labels
+  as typed at installation) is found by the last two alone;
 * **readdressed**: the same unit, same place, on another network address (DHCP,
   re-addressing): worth knowing, not a move.
 
@@ -101,10 +102,19 @@ def _replugged(facts: CameraFacts) -> str:
     return "strong" if now.switch != home.switch else "medium"
 
 
+def _elsewhere(facts: CameraFacts) -> int:
+    """How many views show another place, when every view that could be judged does (0:
+    none, or some view still shows its own)."""
+    judged = [v for v in facts.views if v.verdicts and not (
+        {"unjudged", "unusable"} & set(v.verdicts))]
+    return len(judged) if judged and all("elsewhere" in v.verdicts for v in judged) else 0
+
+
 def _moved(facts: CameraFacts) -> bool:
     distance = _geo_distance(facts)
     return ((distance is not None and distance > facts.settings.position_tolerance_m)
-            or len(_text_evidence_changed(facts)) >= 2 or bool(_replugged(facts)))
+            or len(_text_evidence_changed(facts)) >= 2 or bool(_replugged(facts))
+            or _elsewhere(facts) > 0)
 
 
 def _physically(facts: CameraFacts) -> Presence | None:
@@ -188,6 +198,11 @@ def _moved_finding(facts: CameraFacts) -> Finding:
         rests_on.append(f"attachment ({strength})")
         sentences.append(f"it is plugged into {facts.attachment.describe()}, commissioned on "
                          f"{home.describe()}")
+    if views := _elsewhere(facts):
+        rests_on.append("picture (medium)")
+        sentences.append(f"{'its view shows' if views == 1 else f'all {views} of its views show'}"
+                         " another place than at commissioning (or it was re-aimed beyond "
+                         "recognition)")
     if not facts.answered:
         sentences.append("it does not answer there")
     return facts.finding(

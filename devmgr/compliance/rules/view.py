@@ -45,7 +45,9 @@ def check(facts: CameraFacts, judged: Judgement) -> list[Finding]:
     obstructed = [] if blurred else [v for v in views if "obstructed" in v.verdicts
                                      and v not in turned]
     unusable = [v for v in views if "unusable" in v.verdicts]
-    unjudged = [v for v in views if "unjudged" in v.verdicts]
+    # A view of another place, when not all of them are (which the presence rule calls a
+    # move): a featureless preset or a re-aim the next audit may tell apart; said, not paged.
+    unjudged = [v for v in views if {"unjudged", "elsewhere"} & set(v.verdicts)]
     findings: list[Finding] = []
     if turned:
         worst = max(turned, key=lambda v: (v.pan_deg is not None,
