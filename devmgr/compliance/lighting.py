@@ -12,9 +12,9 @@ It never hides what grows slowly, nor what was missed once. The tiles a good vie
 against the baseline (too few to be a finding then) are never excused by it, so a bush that
 creeps in a tile at a time is still counted against the baseline, and found when it is large
 enough. And a good view comes only from an audit that found nothing wrong with any of the
-camera's views: what hangs in front of a lens is in all of its views, so an audit that found
-it in one view and missed it in another does not make the other a reference. Turns and blur
-are judged against the baseline only.
+camera's views (above "info"): what hangs in front of a lens is in all of its views, so an
+audit that found it in one view and missed it in another does not make the other a
+reference. Turns and blur are judged against the baseline only.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from devmgr.compliance.model import CameraAudit, ViewEvidence
+from devmgr.compliance.model import CameraAudit, Severity, ViewEvidence
 from devmgr.vision import GRID_COLS, GRID_ROWS, OBSTRUCTED_SHARE_MIN, compare_views
 from devmgr.vision import light_distance as _light_distance
 
@@ -45,10 +45,12 @@ class GoodView:
 def good_views(history: Sequence[CameraAudit]) -> dict[str, list[GoodView]]:
     """Per view name, the good views of earlier audits of the camera (``history``, newest
     first): judged "ok" against the baseline, with their snapshot kept, in an audit without
-    any view finding."""
+    any view finding above "info" (a view not judgeable in fog says nothing against the
+    others)."""
     out: dict[str, list[GoodView]] = {}
     for audit in history:
-        if any(f.rule.startswith("view-") for f in audit.findings):
+        if any(f.rule.startswith("view-") and f.severity != Severity.INFO
+               for f in audit.findings):
             continue
         for view in audit.views:
             if view.verdicts == ("ok",) and view.current_image:

@@ -116,9 +116,10 @@ def test_only_healthy_views_with_a_snapshot_of_a_healthy_audit_are_good_views() 
     finding = Finding(camera="cam", rule="view-obstructed", article="Art. 12",
                       severity=Severity.MAJOR, message="obstructed at preset:1")
     assert good_views([audited(ok, other, findings=(finding,))]) == {}
-    # Findings of other kinds (a clock, a password) do not matter here.
+    # Findings of other kinds (a clock, a password), or a view not judgeable now, do not.
     clock = finding.model_copy(update={"rule": "clock-offset", "article": "Art. 14"})
-    assert good_views([audited(ok, findings=(clock,))]) == {
+    foggy = finding.model_copy(update={"rule": "view-not-judged", "severity": Severity.INFO})
+    assert good_views([audited(ok, findings=(clock, foggy))]) == {
         "home": [GoodView("home", "a", frozenset({(1, 1)}))]}
 
 
