@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,12 +15,7 @@ import pytest
 from devmgr.compliance.audit import AuditOptions, audit
 from devmgr.compliance.commission import commission
 from devmgr.compliance.model import CameraAudit
-from devmgr.registry import Registry
-from scenarios.fleet_filings import fleet_filings
-from simulators.fleet.fleet import Fleet
-from simulators.fleet.generate import FleetMember
-from simulators.spec import CameraSpec
-from tests.conftest import free_udp_port
+from tests.devmgr.compliance.fleets import filed_fleet, quick_dome
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -33,34 +27,15 @@ FAULTS: dict[str, list[dict[str, Any]]] = {
 MAJOR = {"view-turned", "view-obstructed", "view-blurred", "view-unusable"}
 
 
-def _dome(n: int, name: str) -> CameraSpec:
-    spec = CameraSpec.example()
-    ident = spec.identity.model_copy(update={"serial": f"{spec.identity.serial[:-2]}{n:02d}",
-                                             "mac": f"44:19:b6:12:36:{n:02x}"})
-    return spec.model_copy(update={
-        "id": name, "identity": ident, "scene_seed": n,
-        "ptz": spec.ptz.model_copy(update={"presets": spec.ptz.presets[:1],
-                                           "pan_speed": 720.0, "tilt_speed": 720.0,
-                                           "zoom_speed": 10.0}),
-    }).with_network(http_port=0)
-
-
 @pytest.fixture(scope="module")
 def audited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, CameraAudit]]:
-    specs = [_dome(n, name) for n, name in enumerate(FAULTS, start=1)]
-    filings = fleet_filings(specs, accepted_on=datetime.now(UTC).date() - timedelta(days=40))
-    db = tmp_path_factory.mktemp("picture") / "registry.sqlite"
-    with Fleet([FleetMember(s) for s in specs], discovery_port=free_udp_port()) as fleet, \
-            Registry.open(db) as registry:
-        manifest = fleet.manifest()
-        registry.put_filings([(f.device_id, f.model_copy(update={
-            "ip_address": t.address, "port": t.http_port}))
-            for f, t in zip(filings, manifest.targets, strict=True)], source="test")
-        done = asyncio.run(commission(manifest, registry, operator="test"))
+    specs = [quick_dome(n, name) for n, name in enumerate(FAULTS, start=1)]
+    with filed_fleet(specs, tmp_path_factory.mktemp("picture") / "registry.sqlite") as filed:
+        done = asyncio.run(commission(filed.manifest, filed.registry, operator="test"))
         assert len(done.baselines) == len(specs), done.problems
         for name, faults in FAULTS.items():
-            fleet.set_faults(name, faults)
-        report = asyncio.run(audit(manifest, registry, AuditOptions(
+            filed.fleet.set_faults(name, faults)
+        report = asyncio.run(audit(filed.manifest, filed.registry, AuditOptions(
             operator="test", discovery=None, check_credentials=False)))
         yield {c.target_id or c.camera: c for c in report.cameras}
 

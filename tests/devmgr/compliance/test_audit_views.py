@@ -17,7 +17,6 @@ import asyncio
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -26,11 +25,9 @@ from devmgr.compliance.audit import AuditOptions, audit
 from devmgr.compliance.commission import CommissionResult, commission
 from devmgr.compliance.model import AuditReport, CameraAudit
 from devmgr.registry import Registry
-from scenarios.fleet_filings import fleet_filings
 from simulators.fleet.fleet import Fleet
-from simulators.fleet.generate import FleetMember
 from simulators.spec import CameraSpec
-from tests.conftest import free_udp_port
+from tests.devmgr.compliance.fleets import filed_fleet, quick_dome
 
 ZOOMED = "preset:2"   # zoom 0.2 of 25x: a ~11.4 deg view
 PLAIN = "preset:3"    # full zoom on plain ground: nothing to judge a turn by
@@ -39,17 +36,10 @@ KNOCK_DEG = 2.0
 
 def _dome(n: int) -> CameraSpec:
     spec = CameraSpec.example()
-    ident = spec.identity.model_copy(update={"serial": f"{spec.identity.serial[:-2]}{n:02d}",
-                                             "mac": f"44:19:b6:12:34:{n:02x}"})
     presets = (*spec.ptz.presets,
                Preset(token="3", name="pavement", position=PtzVector(pan=110.0, tilt=-60.0,
                                                                       zoom=1.0)))
-    return spec.model_copy(update={
-        "id": f"dome-{n}", "identity": ident,
-        # Quick mechanics: the test is about pictures, not about waiting for the head.
-        "ptz": spec.ptz.model_copy(update={"presets": presets, "pan_speed": 720.0,
-                                           "tilt_speed": 720.0, "zoom_speed": 10.0}),
-    }).with_network(http_port=0)
+    return quick_dome(n, f"dome-{n}", presets=presets, scene_seed=spec.scene_seed)
 
 
 @dataclass
@@ -63,17 +53,9 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     specs = [_dome(1), _dome(2)]
-    filings = fleet_filings(specs, accepted_on=datetime.now(UTC).date() - timedelta(days=40))
-    db = tmp_path_factory.mktemp("views") / "registry.sqlite"
-    with Fleet([FleetMember(s) for s in specs], discovery_port=free_udp_port()) as fleet, \
-            Registry.open(db) as registry:
-        manifest = fleet.manifest()
-        registry.put_filings([(f.device_id, f.model_copy(update={
-            "ip_address": t.address, "port": t.http_port}))
-            for f, t in zip(filings, manifest.targets, strict=True)], source="test")
-        result = asyncio.run(commission(manifest, registry, operator="test"))
-        keys = {t.id: f.device_id for f, t in zip(filings, manifest.targets, strict=True)}
-        yield World(fleet, registry, result, keys)
+    with filed_fleet(specs, tmp_path_factory.mktemp("views") / "registry.sqlite") as filed:
+        result = asyncio.run(commission(filed.manifest, filed.registry, operator="test"))
+        yield World(filed.fleet, filed.registry, result, filed.keys)
 
 
 def _audit(world: World, *, move: bool = True) -> dict[str, CameraAudit]:

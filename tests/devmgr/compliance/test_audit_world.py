@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,12 +18,8 @@ import pytest
 from devmgr.compliance.audit import AuditOptions, audit
 from devmgr.compliance.commission import commission
 from devmgr.compliance.model import AuditSettings, CameraAudit
-from devmgr.registry import Registry
-from scenarios.fleet_filings import fleet_filings
-from simulators.fleet.fleet import Fleet
-from simulators.fleet.generate import FleetMember
-from simulators.spec import CameraSpec, LivingWorld
-from tests.conftest import free_udp_port
+from simulators.spec import LivingWorld
+from tests.devmgr.compliance.fleets import filed_fleet, quick_dome
 
 #: A module fixture commissions and audits a whole fleet (moves, snapshots, PTZ travel):
 #: on two loaded cores its setup alone has taken over pytest-timeout's default 120 s.
@@ -46,20 +41,6 @@ MOMENTS: dict[str, dict[str, Any]] = {
 MAJOR = {"view-turned", "view-obstructed", "view-blurred", "view-unusable"}
 
 
-def _dome(n: int, name: str) -> CameraSpec:
-    spec = CameraSpec.example()
-    ident = spec.identity.model_copy(update={"serial": f"{spec.identity.serial[:-2]}{n:02d}",
-                                             "mac": f"44:19:b6:12:35:{n:02x}"})
-    return spec.model_copy(update={
-        "id": name, "identity": ident, "scene_seed": n,
-        "world": LivingWorld.model_validate(COMMISSIONED),
-        # Home and one preset, quick mechanics: zoomed views are test_audit_views' subject.
-        "ptz": spec.ptz.model_copy(update={"presets": spec.ptz.presets[:1],
-                                           "pan_speed": 720.0, "tilt_speed": 720.0,
-                                           "zoom_speed": 10.0}),
-    }).with_network(http_port=0)
-
-
 @dataclass
 class Audited:
     cameras: dict[str, dict[str, CameraAudit]]  # moment -> camera id -> result
@@ -67,15 +48,11 @@ class Audited:
 
 @pytest.fixture(scope="module")
 def audited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Audited]:
-    specs = [_dome(n, name) for n, name in enumerate(FAULTS, start=1)]
-    filings = fleet_filings(specs, accepted_on=datetime.now(UTC).date() - timedelta(days=40))
-    db = tmp_path_factory.mktemp("world") / "registry.sqlite"
-    with Fleet([FleetMember(s) for s in specs], discovery_port=free_udp_port()) as fleet, \
-            Registry.open(db) as registry:
-        manifest = fleet.manifest()
-        registry.put_filings([(f.device_id, f.model_copy(update={
-            "ip_address": t.address, "port": t.http_port}))
-            for f, t in zip(filings, manifest.targets, strict=True)], source="test")
+    # Home and one preset: zoomed views are test_audit_views' subject.
+    specs = [quick_dome(n, name, world=LivingWorld.model_validate(COMMISSIONED))
+             for n, name in enumerate(FAULTS, start=1)]
+    with filed_fleet(specs, tmp_path_factory.mktemp("world") / "registry.sqlite") as filed:
+        fleet, manifest, registry = filed.fleet, filed.manifest, filed.registry
         done = asyncio.run(commission(manifest, registry, operator="test"))
         assert len(done.baselines) == len(specs), done.problems
         for name, faults in FAULTS.items():
