@@ -1,7 +1,7 @@
 """The audit judged in a living world, through the real ``commission`` and ``audit`` path.
 
-    python bench/audit_world.py                    # 50 cameras, 8 moments of a day
-    python bench/audit_world.py --cameras 12 --moments noon,night,fog   # quick look
+    python bench/audit_world.py                    # 50 cameras, 8 moments, 2 days
+    python bench/audit_world.py --cameras 12 --moments noon,night-ir,fog --days 1  # quick look
 
 A simulated fleet (fixed cameras and PTZ domes with zoomed presets, several worlds) lives in
 a world with a clock (``simulators.scene.living``). It is commissioned at 11:00 in clear
@@ -9,12 +9,15 @@ weather with light traffic. Then faults are injected: knocks of 0.5-10 deg (turn
 of 0.1-0.3 deg (below the 0.5 deg tolerance: healthy), foliage or a billboard over 12-30 % of
 the frame (obstructed); the rest are untouched. The fleet is audited at each moment (noon,
 low sun, dusk, night IR, rain, fog, heavy traffic, a bus standing at the lens for 20 of every
-60 simulated minutes; the clock runs at 60x), every camera in the same conditions.
+60 simulated minutes; the clock runs at 60x), every camera in the same conditions. With
+``--days 2`` (the default) that day is audited again after a history of clear-weather audits
+at 7, 9, 11, 13, 15 and 17 h (``--history``): day 1 has the baseline alone, day 2 also the good
+views of earlier audits, in like light (``devmgr.compliance.lighting``).
 
 Printed per moment and overall:
 
-* false findings on healthy units (turned, obstructed, blurred, unusable: major) per view
-  judged, and which conditions caused them;
+* false findings on healthy units (turned, obstructed, blurred, unusable, and moved on the
+  picture: major) per view judged, and which conditions caused them;
 * turns found (units with a knock >= tolerance reported ``view-turned``), mean and worst angle
   error over the views that measured one (PTZ domes: azimuth/elevation known), and fixed
   cameras' separately (their estimate is about the camera's own axes);
@@ -35,7 +38,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -69,7 +72,7 @@ MOMENTS: dict[str, dict[str, Any]] = {
     "bus-at-lens": {"start_hour": 14.0, "bus_minutes_per_hour": 20.0},
 }
 COMMISSIONED = {"enabled": True, "start_hour": 11.0, "speed": 60.0, "traffic": 0.3}
-MAJOR = {"view-turned", "view-obstructed", "view-blurred", "view-unusable"}
+MAJOR = {"view-turned", "view-obstructed", "view-blurred", "view-unusable", "moved"}
 TOLERANCE = 0.5
 
 
@@ -103,7 +106,57 @@ def _judged(v: Any) -> bool:
     return not ({"unjudged", "unusable"} & set(v.verdicts))
 
 
-def run(args: argparse.Namespace) -> None:  # noqa: PLR0915 (one scenario, told in order)
+def _score(report: Any, plan: dict[str, dict[str, Any]], moment: str,  # noqa: PLR0917
+           is_dome: dict[str, bool], errors_dome: list[tuple[float, str]],
+           errors_fixed: list[float], *, verbose: bool) -> tuple[Counter[str], Counter[str]]:
+    """One audit's row: views, false findings (and their rules), turns, obstructions."""
+    row: Counter[str] = Counter()
+    causes: Counter[str] = Counter()
+    for cam in report.cameras:
+        target = cam.target_id or ""
+        fault = plan.get(target)
+        views = _views(cam)
+        judged = [v for v in views if _judged(v)]
+        if verbose:
+            for v in views:
+                if v.verdicts != ("ok",):
+                    print(f"   {moment} {target} {fault and fault['kind']} {v.name} "
+                          f"{v.verdicts} {v.reason} share={v.obstructed_share:.2f}")
+        row["views"] += len(views)
+        row["judged"] += len(judged)
+        row["unjudged"] += len(views) - len(judged)
+        row["like_light"] += sum(1 for v in views
+                                 if v.light_reference and "obstructed" not in v.verdicts)
+        rules = {f.rule for f in cam.findings}
+        knock = fault is not None and fault["kind"] == "mount_shifted"
+        big = knock and abs(fault["pan_deg"]) >= TOLERANCE  # type: ignore[index]
+        if fault is None or (knock and not big):
+            bad = [v for v in views if {"turned", "obstructed", "blurred", "unusable",
+                                        "elsewhere"} & set(v.verdicts)] if rules & MAJOR else []
+            row["false"] += len(bad)
+            causes.update(f"{r}" for r in rules & MAJOR)
+            if knock:
+                row["subtol"] += 1
+                row["subtol_reported"] += "view-turned" in rules
+        elif big:
+            row["turns"] += 1
+            row["turns_found"] += "view-turned" in rules
+            truth = abs(fault["pan_deg"])
+            for v in views:
+                if v.pan_deg is None or v.tilt_deg is None:
+                    continue
+                err = abs(math.hypot(v.pan_deg, v.tilt_deg) - truth)
+                if is_dome.get(target):
+                    errors_dome.append((err, f"{moment} {target} {v.name} (truth {truth:.2f})"))
+                else:
+                    errors_fixed.append(err)
+        elif fault["kind"] == "obstructed" and judged:
+            row["obstructions"] += 1
+            row["obstructions_found"] += "view-obstructed" in rules
+    return row, causes
+
+
+def run(args: argparse.Namespace) -> None:
     specs = [s.model_copy(update={"world": LivingWorld.model_validate(COMMISSIONED)})
              for s in generate_fleet(args.cameras, seed=args.seed)]
     domes = sum(s.is_ptz for s in specs)
@@ -115,6 +168,7 @@ def run(args: argparse.Namespace) -> None:  # noqa: PLR0915 (one scenario, told 
     is_dome = {s.id: s.is_ptz for s in specs}
     settings = AuditSettings(obstruction_frames=3, obstruction_spacing_s=args.spacing)
     totals: Counter[str] = Counter()
+    days: defaultdict[int, Counter[str]] = defaultdict(Counter)
     errors_dome: list[tuple[float, str]] = []
     errors_fixed: list[float] = []
     with tempfile.TemporaryDirectory() as tmp, \
@@ -139,65 +193,44 @@ def run(args: argparse.Namespace) -> None:  # noqa: PLR0915 (one scenario, told 
             fleet.set_faults(cam, [fault])
         options = AuditOptions(settings=settings, operator="bench", discovery=None,
                                check_credentials=False)
-        print(f"\n{'moment':14} {'views':>5} {'judged':>6} {'not-judg':>8} {'false':>5} "
-              f"{'turn found':>10} {'sub-tol rep':>11} {'obstr found':>11}  s")
-        for moment in args.moments:
+
+        def audit_at(changes: dict[str, Any]) -> tuple[Any, float]:
             # Every field, so nothing of the previous moment lingers.
-            world = LivingWorld.model_validate({**COMMISSIONED, **MOMENTS[moment]}).model_dump()
+            world = LivingWorld.model_validate({**COMMISSIONED, **changes}).model_dump()
             for cam in fleet.camera_ids:
                 fleet.set_world(cam, world)
-            started = time.perf_counter()
-            report = asyncio.run(audit(manifest, registry, options))
-            took = time.perf_counter() - started
-            row: Counter[str] = Counter()
-            causes: Counter[str] = Counter()
-            for cam in report.cameras:
-                target = cam.target_id or ""
-                fault = plan.get(target)
-                views = _views(cam)
-                judged = [v for v in views if _judged(v)]
-                if args.verbose:
-                    for v in views:
-                        if v.verdicts != ("ok",):
-                            print(f"   {moment} {target} {fault and fault['kind']} {v.name} "
-                                  f"{v.verdicts} {v.reason} share={v.obstructed_share:.2f}")
-                row["views"] += len(views)
-                row["judged"] += len(judged)
-                row["unjudged"] += len(views) - len(judged)
-                rules = {f.rule for f in cam.findings}
-                knock = fault is not None and fault["kind"] == "mount_shifted"
-                big = knock and abs(fault["pan_deg"]) >= TOLERANCE  # type: ignore[index]
-                if fault is None or (knock and not big):
-                    bad = [v for v in views if {"turned", "obstructed", "blurred", "unusable"}
-                           & set(v.verdicts)] if rules & MAJOR else []
-                    row["false"] += len(bad)
-                    causes.update(f"{r}" for r in rules & MAJOR)
-                    if knock:
-                        row["subtol"] += 1
-                        row["subtol_reported"] += "view-turned" in rules
-                elif big:
-                    row["turns"] += 1
-                    row["turns_found"] += "view-turned" in rules
-                    truth = abs(fault["pan_deg"])  # type: ignore[index]
-                    for v in views:
-                        if v.pan_deg is None or v.tilt_deg is None:
-                            continue
-                        err = abs(math.hypot(v.pan_deg, v.tilt_deg) - truth)
-                        if is_dome.get(target):
-                            errors_dome.append((err, f"{moment} {target} {v.name} "
-                                                f"(truth {truth:.2f})"))
-                        else:
-                            errors_fixed.append(err)
-                elif fault["kind"] == "obstructed" and judged:
-                    row["obstructions"] += 1
-                    row["obstructions_found"] += "view-obstructed" in rules
-            totals.update(row)
-            print(f"{moment:14} {row['views']:5d} {row['judged']:6d} "
-                  f"{row['unjudged'] / max(row['views'], 1):8.1%} {row['false']:5d} "
-                  f"{row['turns_found']:4d}/{row['turns']:<5d} "
-                  f"{row['subtol_reported']:5d}/{row['subtol']:<5d} "
-                  f"{row['obstructions_found']:5d}/{row['obstructions']:<5d} {took:4.0f}"
-                  + (f"   false from: {dict(causes)}" if causes else ""))
+            began = time.perf_counter()
+            return asyncio.run(audit(manifest, registry, options)), time.perf_counter() - began
+
+        for day in range(1, args.days + 1):
+            if day > 1 and args.history:
+                began = time.perf_counter()
+                for hour in args.history:
+                    audit_at({"start_hour": hour})
+                print(f"\n(history: audits at {', '.join(f'{h:g}' for h in args.history)} h, "
+                      f"{time.perf_counter() - began:.0f} s: their healthy views are the good "
+                      "views the next day's audits judge in like light)")
+            print(f"\nday {day}\n{'moment':14} {'views':>5} {'judged':>6} {'not-judg':>8} "
+                  f"{'false':>5} {'turn found':>10} {'sub-tol rep':>11} {'obstr found':>11} "
+                  f"{'like-light':>10}  s")
+            for moment in args.moments:
+                report, took = audit_at(MOMENTS[moment])
+                row, causes = _score(report, plan, moment, is_dome, errors_dome, errors_fixed,
+                                     verbose=args.verbose)
+                totals.update(row)
+                days[day].update(row)
+                print(f"{moment:14} {row['views']:5d} {row['judged']:6d} "
+                      f"{row['unjudged'] / max(row['views'], 1):8.1%} {row['false']:5d} "
+                      f"{row['turns_found']:4d}/{row['turns']:<5d} "
+                      f"{row['subtol_reported']:5d}/{row['subtol']:<5d} "
+                      f"{row['obstructions_found']:5d}/{row['obstructions']:<5d} "
+                      f"{row['like_light']:10d} {took:4.0f}"
+                      + (f"   false from: {dict(causes)}" if causes else ""))
+    for day, row in sorted(days.items()):
+        print(f"day {day}: false findings {row['false']} of {row['judged']} views judged "
+              f"({row['false'] / max(row['judged'], 1):.2%}); lasting obstructions found "
+              f"{row['obstructions_found']}/{row['obstructions']}; obstructions cleared in "
+              f"like light {row['like_light']}")
     judged = max(totals["judged"], 1)
     print(f"\nfalse findings on healthy units: {totals['false']} of {totals['judged']} views "
           f"judged = {totals['false'] / judged:.2%} per view")
@@ -250,6 +283,12 @@ def main() -> None:
     parser.add_argument("--spacing", type=float, default=12.0,
                         help="seconds between the frames of a suspected obstruction")
     parser.add_argument("--pairs", type=int, default=15)
+    parser.add_argument("--days", type=int, default=2,
+                        help="audit the moments this many days running (day 1: the baseline "
+                             "alone; later days: good views of earlier audits too)")
+    parser.add_argument("--history", type=lambda s: [float(h) for h in s.split(",") if h],
+                        default=[7.0, 9.0, 11.0, 13.0, 15.0, 17.0],
+                        help="hours of the clear-weather audits run between days (empty: none)")
     parser.add_argument("--verbose", action="store_true", help="print every view not ok")
     run(parser.parse_args())
 

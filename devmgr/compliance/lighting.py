@@ -86,7 +86,7 @@ def _against(view: ViewEvidence, jpeg: bytes,
         result = compare_views(image, jpeg, view.hfov_deg or 60.0)
     except ValueError:  # an undecodable picture: judged against the baseline alone
         return view
-    if "unusable" in result.verdicts:
+    if result.verdicts & {"unusable", "elsewhere"}:
         return view
     # Still counted: obstructed against the good view too, or already lost in it.
     still = set(result.obstructed_tiles) | reference.own_tiles

@@ -96,15 +96,15 @@ def _judge(baseline: Baseline, ref: ReferenceView, now: CapturedView, base_jpeg:
         result = compare_views(base_jpeg, now.jpeg, hfov, elevation_deg=elevation)
     except ValueError as exc:  # an undecodable JPEG from the camera
         return seen.model_copy(update={"verdicts": ("unusable",), "reason": str(exc)})
-    if result.verdicts == {"unusable"}:
-        if result.method == "none" and not baseline_problem(now.jpeg):
-            # Both pictures are fine (light, contrast, detail), yet nothing of the one is in
-            # the other: another place, or a re-aim beyond recognition.
-            return seen.model_copy(update={"verdicts": ("elsewhere",), "reason": (
-                "today's picture has detail but none of the baseline's scene: it looks at "
-                "another place")})
+    if result.verdicts == {"elsewhere"} and not baseline_problem(now.jpeg):
+        # Today's picture is about as clear as the baseline and has detail, yet nothing of
+        # the one is in the other: another place, or a re-aim beyond recognition.
+        return seen.model_copy(update={"verdicts": ("elsewhere",), "reason": (
+            "today's picture is clear and detailed but has none of the baseline's scene: "
+            "it looks at another place")})
+    if result.verdicts & {"unusable", "elsewhere"}:
         # The baseline could be judged, today's picture cannot (night without IR, dense
-        # fog, a capped lens): not judged now, retried at the next audit.
+        # fog, a capped lens, a featureless view): not judged now, retried next audit.
         return seen.model_copy(update={"verdicts": ("unjudged",),
                                        "reason": f"not judgeable now: {result.reason}"})
     verdicts: set[str] = set(result.verdicts)

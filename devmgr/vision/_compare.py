@@ -14,6 +14,7 @@ from devmgr.vision._limits import (
     BLUR_RATIO_MAX,
     CONTRAST_RATIO_MIN,
     DARK_MEAN_MAX,
+    ELSEWHERE_CONTRAST_RATIO,
     OBSTRUCTED_SHARE_MIN,
     SCALE_CHANGE_MIN,
     TURNED_DEG,
@@ -31,7 +32,7 @@ from devmgr.vision._motion import (
 )
 from devmgr.vision._tiles import obstruction, sharpness
 
-Verdict = Literal["ok", "turned", "obstructed", "blurred", "unusable"]
+Verdict = Literal["ok", "turned", "obstructed", "blurred", "unusable", "elsewhere"]
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,11 @@ def compare_views(baseline: Arr | bytes, current: Arr | bytes, hfov_deg: float, 
 
     motion = estimate_motion(e0, e1)
     if motion is None:
+        if c1 >= ELSEWHERE_CONTRAST_RATIO * c0:
+            # About as clear as the baseline, yet nothing of it is found: another place (or
+            # a re-aim beyond recognition), not a picture too poor to compare.
+            return _unusable("as clear as the baseline, but none of its scene is in it: "
+                             "another place", verdict="elsewhere")
         return _unusable("too few features and no phase-correlation peak")
     hom, inliers, method, confidence = motion
     centre = np.array([(w - 1) / 2, (h - 1) / 2])
@@ -216,8 +222,8 @@ def _unusable_reason(grey: Arr, which: str) -> str:
     return ""
 
 
-def _unusable(reason: str) -> ViewComparison:
+def _unusable(reason: str, verdict: Verdict = "unusable") -> ViewComparison:
     return ViewComparison(
         pan_deg=math.nan, tilt_deg=math.nan, roll_deg=math.nan, scale=math.nan, inliers=0,
         confidence=0.0, method="none", obstructed_tiles=(), obstructed_share=math.nan,
-        where="", blur_ratio=math.nan, verdicts=frozenset({"unusable"}), reason=reason)
+        where="", blur_ratio=math.nan, verdicts=frozenset({verdict}), reason=reason)

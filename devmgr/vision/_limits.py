@@ -79,3 +79,10 @@ TEXTURE_FLOOR = 0.03
 #: Changed plain tiles not touching a judged obstructed tile count as an obstruction only as
 #: a connected patch of at least this many: a shadow's edge or noise scatter.
 PLAIN_PATCH_MIN = 4
+#: A current frame nothing of the baseline is found in is "elsewhere" (another place) only
+#: if it has at least this share of the baseline's contrast: fog or haze that still pass
+#: CONTRAST_RATIO_MIN also defeat the matching, and are not judged now instead
+#: (``bench/audit_world.py``: fog at 0.9 made 13 of 50 views "elsewhere" without it). Another
+#: street's contrast is 0.5-3.6 of the baseline's, fog's below 0.4; sharpness tells nothing
+#: (another street's is 0.1-4.6 of the baseline's).
+ELSEWHERE_CONTRAST_RATIO = 0.6
