@@ -10,6 +10,8 @@ exercise RTSP methods one by one and do not look at the picture.
 
 from __future__ import annotations
 
+import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
@@ -60,26 +62,34 @@ def _configured(profile: etree._Element) -> tuple[str, int, int, float, float]:
 
 
 def _played(camera: Camera) -> list[Played]:
-    """Every profile's stream, played once per camera and run."""
-    result = []
-    for profile in profiles(camera):
-        token = profile.get("token", "")
-        key = (camera.id, token)
-        if key not in _PLAYED:
-            body = camera.must_call("media", "GetStreamUri", {"ProfileToken": token,
-                                                              "StreamSetup": STREAM_SETUP})
-            uri = text(body, "{*}MediaUri/{*}Uri")
-            encoding, width, height, fps, bitrate = _configured(profile)
-            sample, error = None, ""
-            try:
-                sample = sample_stream(uri, camera.target.onvif.username,
-                                       camera.target.onvif_password() or "", seconds=PLAY_S)
-            except StreamError as exc:
-                error = str(exc)
-            _PLAYED[key] = Played(token, uri, encoding, width, height, fps, bitrate, sample,
-                                  error)
-        result.append(_PLAYED[key])
-    return result
+    """Every profile's stream, played once per camera and run: all of them at once, as a
+    recorder pulling main and sub streams does (and in the time of one)."""
+    wanted = [_unplayed(camera, profile) for profile in profiles(camera)
+              if (camera.id, profile.get("token", "")) not in _PLAYED]
+    if wanted:
+        user, password = camera.target.onvif.username, camera.target.onvif_password() or ""
+        with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
+            for played in pool.map(lambda p: _play(p, user, password), wanted):
+                _PLAYED[camera.id, played.token] = played
+    return [_PLAYED[camera.id, profile.get("token", "")] for profile in profiles(camera)]
+
+
+def _unplayed(camera: Camera, profile: etree._Element) -> Played:
+    """A profile's stream URI and encoder configuration, before playing it."""
+    token = profile.get("token", "")
+    body = camera.must_call("media", "GetStreamUri", {"ProfileToken": token,
+                                                      "StreamSetup": STREAM_SETUP})
+    encoding, width, height, fps, bitrate = _configured(profile)
+    return Played(token, text(body, "{*}MediaUri/{*}Uri"), encoding, width, height, fps,
+                  bitrate, None)
+
+
+def _play(played: Played, user: str, password: str) -> Played:
+    try:
+        sample = sample_stream(played.uri, user, password, seconds=PLAY_S)
+    except StreamError as exc:
+        return dataclasses.replace(played, error=str(exc))
+    return dataclasses.replace(played, sample=sample)
 
 
 def _samples(camera: Camera) -> list[tuple[Played, StreamSample]]:
