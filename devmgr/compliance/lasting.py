@@ -3,10 +3,12 @@
 A bus at its stop, a crowd or a lorry unloading cover part of a view for a while; a billboard
 or a grown bush stays. So a view found obstructed is taken again, ``obstruction_frames - 1``
 more times ``obstruction_spacing_s`` apart, and only the tiles obstructed in every frame
-count. A view whose obstruction went away is "ok", with the reason saying it passed. A blurred view
-is looked at again too: a lorry filling a zoomed view close up has no fine detail either; and
-so is a view of another place (a bus filling a zoomed view hides all of its scene): when a
-later frame shows the baseline's scene again, that frame's judgement stands.
+count. A view whose obstruction went away is "ok", with the reason saying it passed. A
+blurred view is looked at again too: a lorry filling a zoomed view close up has no fine
+detail either. Views of another place get one more look, at one of them: a bus at the lens
+hides the scene of every view alike, and so does a move; if that view shows its own scene
+again, its later judgement stands and the other views of another place are not judged now
+(something passed in front of the lens); if not, they all stay another place.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from devmgr.vision import GRID_COLS, GRID_ROWS, OBSTRUCTED_SHARE_MIN
 
 def suspected(views: list[ViewEvidence]) -> frozenset[str]:
     """The views to look at again: obstructed, blurred (a lorry filling a zoomed view close
-    up has no fine detail either) or elsewhere (it may hide the whole scene)."""
-    return frozenset(v.name for v in views
-                     if {"obstructed", "blurred", "elsewhere"} & set(v.verdicts))
+    up has no fine detail either), and, once, the last view of another place."""
+    names = {v.name for v in views if {"obstructed", "blurred"} & set(v.verdicts)}
+    elsewhere = [v for v in views if "elsewhere" in v.verdicts]
+    if elsewhere and not any(v.frames for v in elsewhere):
+        names.add(elsewhere[-1].name)  # the head's last stop among them: one travel
+    return frozenset(names)
 
 
 def persist(first: list[ViewEvidence], again: list[ViewEvidence],
@@ -27,8 +32,15 @@ def persist(first: list[ViewEvidence], again: list[ViewEvidence],
     """``first`` with each suspected view's obstruction cut to what ``again`` still shows
     (``digests``: the later frames' SHA-256 by view name)."""
     later = {v.name: v for v in again}
+    passed_by = next((v.name for v in first if "elsewhere" in v.verdicts and v.name in later
+                      and not {"elsewhere", "unjudged"} & set(later[v.name].verdicts)), None)
     out = []
     for view in first:
+        if passed_by is not None and "elsewhere" in view.verdicts and view.name not in later:
+            out.append(view.model_copy(update={"verdicts": ("unjudged",), "reason": (
+                f"not judged now: {passed_by} showed its own scene again on a second look "
+                "(something passed in front of the lens)")}))
+            continue
         second = later.get(view.name)
         if not {"obstructed", "blurred", "elsewhere"} & set(view.verdicts) or second is None:
             out.append(view)

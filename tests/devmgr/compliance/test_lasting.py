@@ -1,0 +1,38 @@
+"""Lasting or passing (``devmgr.compliance.lasting``): what is looked at again, and what a
+second look decides, on hand-made evidence."""
+
+from __future__ import annotations
+
+from devmgr.compliance.lasting import persist, suspected
+from devmgr.compliance.model import ViewEvidence
+
+
+def view(name: str, *verdicts: str, frames: tuple[str, ...] = ()) -> ViewEvidence:
+    return ViewEvidence(name=name, verdicts=verdicts, frames=frames)
+
+
+ELSEWHERE = [view("home", "elsewhere"), view("preset:1", "elsewhere"),
+             view("preset:2", "ok")]
+
+
+def test_views_of_another_place_get_one_second_look_at_one_of_them() -> None:
+    assert suspected(ELSEWHERE) == {"preset:1"}  # the head's last stop among them
+    looked = [view("home", "elsewhere"), view("preset:1", "elsewhere", frames=("f",))]
+    assert suspected(looked) == set()  # once settled, not again
+    assert suspected([view("home", "obstructed"), *ELSEWHERE[1:]]) == {"home", "preset:1"}
+
+
+def test_a_second_look_that_shows_the_scene_again_undoes_another_place() -> None:
+    settled = persist(ELSEWHERE, [view("preset:1", "ok")], {"preset:1": "sha-later"})
+    by_name = {v.name: v for v in settled}
+    assert by_name["preset:1"].verdicts == ("ok",)
+    assert by_name["preset:1"].frames == ("sha-later",)
+    assert by_name["home"].verdicts == ("unjudged",)  # not a move: something passed by
+    assert "preset:1 showed its own scene again" in by_name["home"].reason
+    assert by_name["preset:2"].verdicts == ("ok",)
+
+
+def test_a_second_look_at_another_place_keeps_every_view_there() -> None:
+    settled = persist(ELSEWHERE, [view("preset:1", "elsewhere")], {"preset:1": "sha-later"})
+    assert [v.verdicts for v in settled] == [("elsewhere",), ("elsewhere",), ("ok",)]
+    assert settled[1].frames == ("sha-later",)
