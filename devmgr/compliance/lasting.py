@@ -47,8 +47,8 @@ def persist(first: list[ViewEvidence], again: list[ViewEvidence],
             continue
         frames = (*view.frames, digests.get(view.name, ""))
         if "elsewhere" in view.verdicts:
-            passed = "elsewhere" not in second.verdicts and "unjudged" not in second.verdicts
-            out.append((second if passed else view).model_copy(update={"frames": frames}))
+            settled = second if view.name == passed_by else view
+            out.append(settled.model_copy(update={"frames": frames}))
             continue
         if "unusable" in second.verdicts or "unjudged" in second.verdicts:
             out.append(view.model_copy(update={"frames": frames}))

@@ -23,8 +23,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from devmgr.compliance.model import CameraAudit, Severity, ViewEvidence
-from devmgr.vision import GRID_COLS, GRID_ROWS, OBSTRUCTED_SHARE_MIN, compare_views
-from devmgr.vision import light_distance as _light_distance
+from devmgr.vision import (
+    GRID_COLS,
+    GRID_ROWS,
+    OBSTRUCTED_SHARE_MIN,
+    compare_views,
+    light_distance,
+    light_field,
+)
 
 __all__ = ["GoodView", "good_views", "judge_in_like_light"]
 
@@ -80,9 +86,8 @@ def judge_in_like_light(views: list[ViewEvidence], today: Mapping[str, bytes],
 def _against(view: ViewEvidence, jpeg: bytes,
              candidates: list[tuple[GoodView, bytes]]) -> ViewEvidence:
     try:
-        ranked = sorted(((_light_distance(jpeg, image), n) for n, (_, image)
-                         in enumerate(candidates)))
-        reference, image = candidates[ranked[0][1]]
+        today = light_field(jpeg)
+        reference, image = min(candidates, key=lambda c: light_distance(today, c[1]))
         result = compare_views(image, jpeg, view.hfov_deg or 60.0)
     except ValueError:  # an undecodable picture: judged against the baseline alone
         return view

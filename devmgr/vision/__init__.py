@@ -52,6 +52,7 @@ from devmgr.vision._compare import (
     compare_views,
     decode_image,
     light_distance,
+    light_field,
 )
 from devmgr.vision._limits import (
     BLUR_RATIO_MAX,
@@ -80,4 +81,5 @@ __all__ = [
     "decode_image",
     "field_of_view",
     "light_distance",
+    "light_field",
 ]

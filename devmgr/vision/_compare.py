@@ -190,27 +190,32 @@ def decode_image(jpeg: bytes, flags: int = cv2.IMREAD_GRAYSCALE) -> Arr:
     return decoded
 
 
-def light_distance(a: bytes, b: bytes) -> float:
-    """How differently two JPEGs of the same view are lit: the mean absolute difference of
-    their log grey at 80x45 pixels, each less its mean (exposure). Shadows in other places,
-    night IR against day, fog against clear all count; 0 is the same light. For picking,
-    among good views of the past, the one taken in light like today's.
+def light_field(jpeg: bytes) -> Arr:
+    """A JPEG's light, for :func:`light_distance`: its log grey at 80x45 pixels, less its mean
+    (exposure). Compute it once for a picture compared with many."""
+    grey = decode_image(jpeg, cv2.IMREAD_REDUCED_GRAYSCALE_8)
+    small = cv2.resize(grey, (80, 45), interpolation=cv2.INTER_AREA)
+    log: Arr = np.log1p(small.astype(np.float32))
+    out: Arr = log - float(log.mean())
+    return out
+
+
+def light_distance(a: bytes | Arr, b: bytes | Arr) -> float:
+    """How differently two JPEGs of the same view (or their :func:`light_field`) are lit: the
+    mean absolute difference of their light fields. Shadows in other places, night IR against
+    day, fog against clear all count; 0 is the same light. For picking, among good views of
+    the past, the one taken in light like today's.
 
         >>> import cv2, numpy as np
         >>> grad = np.tile(np.linspace(40, 200, 320, dtype=np.uint8), (180, 1))
         >>> jpeg = lambda img: cv2.imencode(".jpg", img)[1].tobytes()
         >>> light_distance(jpeg(grad), jpeg(grad)) == 0.0
         True
-        >>> light_distance(jpeg(grad), jpeg(grad[:, ::-1])) > 0.3
+        >>> light_distance(light_field(jpeg(grad)), jpeg(grad[:, ::-1])) > 0.3
         True
     """
-    fields = []
-    for jpeg in (a, b):
-        grey = decode_image(jpeg, cv2.IMREAD_REDUCED_GRAYSCALE_8)
-        small = cv2.resize(grey, (80, 45), interpolation=cv2.INTER_AREA)
-        log = np.log1p(small.astype(np.float32))
-        fields.append(log - float(log.mean()))
-    return float(np.mean(np.abs(fields[0] - fields[1])))
+    fa, fb = (light_field(x) if isinstance(x, bytes) else x for x in (a, b))
+    return float(np.mean(np.abs(fa - fb)))
 
 
 def _unusable_reason(grey: Arr, which: str) -> str:

@@ -69,7 +69,7 @@ CONTRAST_RATIO_MIN = 0.3
 #: A tile whose fine texture (log-grey energy) is more than this times the baseline's gained
 #: detail: the baseline's was hidden (deep shadow, a passing car), not today's.
 TILE_GAIN_RATIO = 1.5
-#: The light-change test (``_tiles._texture_lost``): median window (working pixels) that
+#: The light-change test (``_tiles._texture_change``): median window (working pixels) that
 #: keeps a shadow's step, the log-ratio energy left after it as a share of the baseline's
 #: fine texture from which a tile's texture counts as replaced, and the texture floor (log
 #: units: 3 % contrast) below which a tile is taken as plain.

@@ -75,11 +75,11 @@ def obstruction(raw: tuple[Arr, Arr], eq: tuple[Arr, Arr], hom: Arr,
     the baseline saw is no longer there under whatever light falls on it now.
 
     ``raw`` is the (baseline, current) grey pair as the camera gave it, ``eq`` the same
-    histogram-equalized. A tile that only *gained* sharp detail is not obstructed: the
-    baseline held something passing (a car), and what hangs in front of a lens is out of
-    focus. A plain tile (sky, asphalt, a blank wall: too few edges to judge) counts only as
-    part of an obstruction found on judged tiles next to it: alone, a shadow's edge or noise
-    on it looks like anything.
+    histogram-equalized. A tile that only *gained* fine texture is not obstructed: the
+    baseline held something passing (a car) or a deep shadow, and what hangs in front of a
+    lens is out of focus. A plain tile (sky, asphalt, a blank wall: too few edges to judge)
+    counts only as part of an obstruction found on judged tiles next to it, or of a patch of
+    ``PLAIN_PATCH_MIN``: alone, a shadow's edge or noise on it looks like anything.
     """
     (g0, g1), (e0, e1) = raw, eq
     h, w = e0.shape
@@ -107,7 +107,7 @@ def obstruction(raw: tuple[Arr, Arr], eq: tuple[Arr, Arr], hom: Arr,
     # Where there are edges, a change counts only if the structure is gone too (a moved
     # shadow, dusk or an IR illuminator's falloff lower the contrast of edges still there;
     # leaves or a panel replace them), and the baseline's fine texture no longer shows
-    # through the change of light (``_texture_lost``: a shadow's edge crossing the tile).
+    # through the change of light (``_texture_change``: a shadow's edge crossing the tile).
     replaced, gained = _texture_change(g0, g1)
     lost = (judged & ((ratio < TILE_EDGE_RATIO * typical) | changed)
             & (_structure(e0, e1) < STRUCTURE_NCC_MIN) & replaced & ~gained)
@@ -147,13 +147,19 @@ def _texture_change(g0: Arr, g1: Arr) -> tuple[Arr, Arr]:
     steps = cv2.medianBlur(np.clip(change * 64.0 + 128.0, 0, 255).astype(np.uint8),
                            TEXTURE_MEDIAN_PX).astype(np.float32)
     residual = change - (steps - 128.0) / 64.0
-    # (Block means of squares come from an integral image: clamp its rounding below zero.)
-    own0, own1 = (np.sqrt(np.maximum(_block_mean(np.square(lg - cv2.GaussianBlur(
-        lg, (0, 0), TEXTURE_MEDIAN_PX / 2))), 0.0)) for lg in (l0, l1))
-    unexplained = np.sqrt(np.maximum(_block_mean(residual * residual), 0.0))
+    own0, own1 = (_tile_rms(lg - cv2.GaussianBlur(lg, (0, 0), TEXTURE_MEDIAN_PX / 2))
+                  for lg in (l0, l1))
+    unexplained = _tile_rms(residual)
     replaced: Arr = unexplained / np.maximum(own0, TEXTURE_FLOOR) >= TEXTURE_MISMATCH_MIN
     gained: Arr = own1 > TILE_GAIN_RATIO * np.maximum(own0, TEXTURE_FLOOR)
     return replaced, gained
+
+
+def _tile_rms(a: Arr) -> Arr:
+    """Per tile: the root mean square of ``a`` (its block means come from an integral image,
+    whose rounding can dip below zero: clamped)."""
+    out: Arr = np.sqrt(np.maximum(_block_mean(a * a), 0.0))
+    return out
 
 
 def _reflectance(eq: Arr) -> Arr:

@@ -64,14 +64,15 @@ def _configured(profile: etree._Element) -> tuple[str, int, int, float, float]:
 def _played(camera: Camera) -> list[Played]:
     """Every profile's stream, played once per camera and run: all of them at once, as a
     recorder pulling main and sub streams does (and in the time of one)."""
-    wanted = [_unplayed(camera, profile) for profile in profiles(camera)
-              if (camera.id, profile.get("token", "")) not in _PLAYED]
+    tokens = [(profile, profile.get("token", "")) for profile in profiles(camera)]
+    wanted = [_unplayed(camera, profile) for profile, token in tokens
+              if (camera.id, token) not in _PLAYED]
     if wanted:
         user, password = camera.target.onvif.username, camera.target.onvif_password() or ""
         with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
             for played in pool.map(lambda p: _play(p, user, password), wanted):
                 _PLAYED[camera.id, played.token] = played
-    return [_PLAYED[camera.id, profile.get("token", "")] for profile in profiles(camera)]
+    return [_PLAYED[camera.id, token] for _, token in tokens]
 
 
 def _unplayed(camera: Camera, profile: etree._Element) -> Played:
