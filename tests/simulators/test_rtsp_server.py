@@ -361,7 +361,8 @@ async def test_encoding_stops_when_the_last_player_leaves(server: RtspServer) ->
         FFMPEG, "-v", "error", "-rtsp_transport", "tcp", "-i", url(server), "-t", "2",
         "-f", "null", "-", stderr=asyncio.subprocess.PIPE)
     assert await eventually(lambda: server.encoders_running == 1, 10)
-    assert len(rtsp_threads()) == 1
+    # The encoder's thread starts with its first picture, a moment after the encoder.
+    assert await eventually(lambda: len(rtsp_threads()) == 1, 10)
     _, err = await asyncio.wait_for(player.communicate(), 30)
     assert player.returncode == 0, err
     assert await eventually(lambda: server.encoders_running == 0 and server.sessions == 0)
