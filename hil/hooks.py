@@ -224,12 +224,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None],
                               ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Attach the camera, its identity, measurements and retries to each report as extra
     attributes (as ``TestReport(**extra)`` does; they travel from xdist workers with the
-    report), and mark an infrastructure error during the call (an ERROR, not a FAIL)."""
+    report), and mark an infrastructure error during the call (an ERROR, not a FAIL) and a
+    wrong answer from the camera during a fixture's setup (a FAIL, not an ERROR)."""
     report = yield
     run, target_id = run_of(item.config), target_id_of(item)
     if run is None or target_id is None:
         return report
-    from hil.errors import InfrastructureError  # noqa: PLC0415
+    from hil.errors import DeviceFault, InfrastructureError  # noqa: PLC0415
 
     camera = run.camera(target_id)
     log = item.stash.get(MEASURE_KEY, None)
@@ -244,18 +245,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None],
     for retry in retries:
         report.user_properties.append(("hil_retry", f"{retry['operation']}: {retry['kind']} "
                                                     f"(attempt {retry['attempt']})"))
-    if (call.when == "call" and report.failed and call.excinfo is not None
-            and call.excinfo.errisinstance(InfrastructureError)):
-        vars(report)["hil_error"] = True
+    if report.failed and call.excinfo is not None:
+        if call.when == "call" and call.excinfo.errisinstance(InfrastructureError):
+            vars(report)["hil_error"] = True
+        elif call.when == "setup" and call.excinfo.errisinstance(DeviceFault):
+            # A fixture asked the camera and the camera answered wrongly: the camera's fault,
+            # so a FAIL naming it, not an ERROR that would call the camera "not testable".
+            vars(report)["hil_device_fault"] = True
     return report
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_report_teststatus(report: pytest.TestReport,
                              config: pytest.Config) -> tuple[str, str, str] | None:
-    """An infrastructure error during the call counts and shows as an ERROR."""
+    """An infrastructure error during the call counts and shows as an ERROR; the camera's
+    wrong answer to a fixture, as a FAIL."""
     if getattr(report, "hil_error", False) and report.failed:
         return "error", "E", "ERROR"
+    if getattr(report, "hil_device_fault", False) and report.failed:
+        return "failed", "F", "FAILED"
     return None
 
 

@@ -4,10 +4,10 @@ hil writes this file itself (``--hil-junit PATH``, and ``acceptance-junit.xml`` 
 ``--hil-report`` directory) from the records of :class:`hil.report.RunRecorder`; pytest's own
 ``--junitxml`` is left exactly as pytest makes it. Outcomes by fault:
 
-* ``failed`` (the camera is wrong: an assertion, a measurement out of limits, a strict XPASS)
-  is a ``<failure>``;
-* ``error`` (infrastructure: the camera stopped answering, a fleet did not start, an error in
-  setup or teardown; we never got a fair answer) is an ``<error>``, never a failure;
+* ``failed`` (the camera is wrong: an assertion, a measurement out of limits, a strict XPASS,
+  a wrong answer to a fixture's setup) is a ``<failure>``;
+* ``error`` (infrastructure: the camera stopped answering, a fleet did not start, the rig's own
+  error in setup or teardown; we never got a fair answer) is an ``<error>``, never a failure;
 * ``skipped`` is ``<skipped>``; ``xfailed`` (a known defect) is ``<skipped type="pytest.xfail">``
   as pytest writes it; ``passed`` and ``xpassed`` are bare test cases.
 

@@ -13,7 +13,9 @@ The acceptance JUnit file is rendered from the same records (:mod:`hil.junit`).
 Verdicts (:func:`verdict`): a camera that failed any test is **rejected**; one with an ERROR
 (we never got a fair answer) or with nothing that ran is **not testable**; otherwise it is
 **accepted** (known defects, strict xfails, are listed as reasons). Outcomes are pytest's, with
-one refinement: a call that ended in an infrastructure error is an ``error``, not a failure.
+two refinements: a call that ended in an infrastructure error is an ``error``, not a failure,
+and a fixture's setup that the camera answered wrongly (a ``DeviceFault``) is a failure, not an
+``error``: it is the camera's fault, found before the test proper began.
 """
 
 from __future__ import annotations
@@ -120,6 +122,8 @@ def _outcome(report: Any) -> str:
         return "xpassed" if wasxfail else "passed"
     if report.skipped:
         return "xfailed" if wasxfail else "skipped"
+    if getattr(report, "hil_device_fault", False):
+        return "failed"
     if report.when != "call" or getattr(report, "hil_error", False):
         return "error"
     return "failed"

@@ -106,8 +106,9 @@ def _decodable_jpeg(data: bytes) -> tuple[int, int] | None:
 @conformance("MEDIA-6-1-1", MEDIA, "SNAPSHOT URI", checks="""
     GetSnapshotUri for a profile with a video source and encoder configuration gives Uri,
     InvalidAfterConnect, InvalidAfterReboot and Timeout; an HTTP GET of the Uri answers 200
-    with a valid JPEG""")
-def test_MEDIA_6_1_1_snapshot_uri(camera: Camera) -> None:
+    with a valid JPEG (its size is measured, not judged: the Media service lets a snapshot's
+    JPEG settings differ from the profile's encoder)""")
+def test_MEDIA_6_1_1_snapshot_uri(camera: Camera, measure: MeasurementLog) -> None:
     profile = next((p for p in profiles(camera) if _complete(p)), None)
     assert profile is not None, f"{camera}: no profile with a video source and encoder " \
                                 "(MEDIA-6-1-1)"
@@ -120,9 +121,14 @@ def test_MEDIA_6_1_1_snapshot_uri(camera: Camera) -> None:
     snapshot = camera.fetch(text(body, "{*}MediaUri/{*}Uri"))
     assert snapshot.status == 200, f"{camera}: GET {snapshot.url}: HTTP {snapshot.status} " \
                                    "(MEDIA-6-1-1)"
-    assert _decodable_jpeg(snapshot.body) is not None, (
+    size = _decodable_jpeg(snapshot.body)
+    assert size is not None, (
         f"{camera}: {snapshot.url} is not a valid JPEG ({snapshot.content_type!r}, "
         f"{len(snapshot.body)} bytes) (MEDIA-6-1-1)")
+    # For the record: "the JPEG settings may be taken from the profile if suitable" (Media
+    # service specification, GetSnapshotUri), so a size of its own is no failure.
+    measure("snapshot_width", size[0], unit="px")
+    measure("snapshot_height", size[1], unit="px")
 
 
 def _stream_uri_fault(camera: Camera, params: dict[str, object], case_id: str) -> object:

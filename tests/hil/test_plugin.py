@@ -220,6 +220,48 @@ def test_3_afterwards(camera):
     assert junit_cases(pytester)["test_2_goes_away"].find("failure") is not None
 
 
+def test_a_wrong_answer_to_a_fixture_fails_the_camera_and_the_rig_s_own_error_does_not(
+        pytester: pytest.Pytester, fleet: Fleet, manifest: tuple[Path, TargetsFile]) -> None:
+    fleet.set_faults("cam-0000", [
+        {"kind": "soap_fault", "ops": ["GetProfiles"], "reason": "profiles unavailable"},
+        {"kind": "malformed_xml", "ops": ["GetScopes"]}])
+    write_tests(pytester, fleet, '''
+@pytest.fixture
+def profiles(camera):
+    return camera.must_call("media", "GetProfiles")
+
+@pytest.fixture
+def scopes(camera):
+    return camera.must_call("device", "GetScopes")
+
+@pytest.fixture
+def rig():
+    raise RuntimeError("the rig's power supply is off")
+
+def test_profiles(camera, profiles):
+    pass
+
+def test_scopes(camera, scopes):
+    pass
+
+def test_rig(camera, rig):
+    pass
+''')
+    result, record = run(pytester, manifest[0])
+    result.assert_outcomes(failed=2, errors=1)
+    tests = outcomes_of(record)
+    for name in ("test_profiles", "test_scopes"):
+        assert (tests[name]["outcome"], tests[name]["phase"]) == ("failed", "setup"), name
+        assert "cam-0000" in tests[name]["message"]
+    assert "profiles unavailable" in tests["test_profiles"]["message"]
+    assert (tests["test_rig"]["outcome"], tests["test_rig"]["phase"]) == ("error", "setup")
+    assert record["verdict"] == "rejected"
+    cases = junit_cases(pytester, "acceptance-junit.xml")
+    assert cases["test_profiles"].find("failure") is not None
+    assert cases["test_scopes"].find("failure") is not None
+    assert cases["test_rig"].find("error") is not None
+
+
 def test_the_acceptance_junit_file_tells_errors_from_failures_and_skips(
         pytester: pytest.Pytester, fleet: Fleet, manifest: tuple[Path, TargetsFile]) -> None:
     write_tests(pytester, fleet, r'''

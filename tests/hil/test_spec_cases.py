@@ -30,6 +30,7 @@ from devmgr.onvif.transport import AiohttpTransport
 from hil import discovery, reboots
 from hil.camera import Camera, Harness
 from hil.errors import DeviceFault
+from hil.measure import MeasurementLog
 from hil.ptz import PtzDriver
 from hil.settings import HilSettings
 from hil.spec import CASES
@@ -458,21 +459,25 @@ def _function(case_id: str) -> Callable[..., None]:
     return getattr(module, declared.test)  # type: ignore[no-any-return]
 
 
-def run_case(camera: Camera, case: Failing) -> None:
-    """Call the case's test function as pytest would, with the camera or a PTZ driver."""
+def run_case(camera: Camera, case: Failing, measure: MeasurementLog | None = None) -> None:
+    """Call the case's test function as pytest would, with the camera, a PTZ driver or the
+    measurement log. Measurements out of limits fail the case, as the plugin does."""
     function = _function(case.id)
     parameters = inspect.signature(function).parameters
     driver = start = None
     if "ptz" in parameters:
         driver = PtzDriver(camera)
         start = driver.at_rest()
-    arguments = {name: driver if name == "ptz" else camera for name in parameters}
+    log = measure if measure is not None else MeasurementLog(camera.id)
+    fixtures: dict[str, object] = {"ptz": driver, "measure": log}
+    arguments = {name: fixtures.get(name, camera) for name in parameters}
     try:
         function(**arguments)
     finally:
         if driver is not None and start is not None:
             with contextlib.suppress(DeviceFault):
                 driver.restore(start)
+    assert not log.failed, log.failure_message()
 
 
 def test_every_official_case_has_a_failing_case_here() -> None:
@@ -498,3 +503,39 @@ def test_each_case_fails_for_the_reason_its_specification_gives(
     assert case.id in message, f"the failure does not cite {case.id}: {message}"
     assert case.says in message, f"{case.id} failed, but not because {case.says!r}: {message}"
 
+
+
+def _jpeg(width: int, height: int) -> bytes:
+    import cv2  # noqa: PLC0415
+    import numpy as np  # noqa: PLC0415
+
+    ok, data = cv2.imencode(".jpg", np.full((height, width, 3), 128, np.uint8))
+    assert ok
+    return bytes(data)
+
+
+def _snapshot_body(body: bytes) -> Rule:
+    """Every snapshot GET answered 200 with ``body`` (the SOAP calls are POSTs)."""
+    return Rule("", response=lambda reply: replace(reply, body=body) if reply.status == 200
+                else reply)
+
+
+def test_MEDIA_6_1_1_passes_a_snapshot_of_its_own_size_and_records_the_size(
+        fleet: Fleet) -> None:
+    case = Failing("MEDIA-6-1-1", rules=(_snapshot_body(_jpeg(320, 180)),))
+    log = MeasurementLog("cam-0000")
+    with camera_for(fleet, case) as camera:
+        encoder = camera.must_call("media", "GetProfiles").find(".//{*}Resolution/{*}Width")
+        assert encoder is not None
+        assert encoder.text != "320"
+        run_case(camera, case, log)
+    assert {m.name: (m.value, m.unit) for m in log.measurements} == {
+        "snapshot_width": (320, "px"), "snapshot_height": (180, "px")}
+
+
+def test_MEDIA_6_1_1_fails_a_snapshot_that_is_no_jpeg(fleet: Fleet) -> None:
+    case = Failing("MEDIA-6-1-1", rules=(_snapshot_body(b"\xff\xd8\xff\xe0" + b"\0" * 64),))
+    with camera_for(fleet, case) as camera, pytest.raises(AssertionError) as caught:
+        run_case(camera, case)
+    assert "is not a valid JPEG" in str(caught.value)
+    assert "MEDIA-6-1-1" in str(caught.value)
