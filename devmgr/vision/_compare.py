@@ -184,9 +184,13 @@ def decode_image(jpeg: bytes, flags: int = cv2.IMREAD_GRAYSCALE) -> Arr:
     if size is not None and size[0] * size[1] > MAX_PIXELS:
         raise ValueError(f"the image claims {size[0]} x {size[1]} pixels, more than "
                          f"{MAX_PIXELS} (not decoded)")
-    decoded: Arr | None = cv2.imdecode(np.frombuffer(jpeg, np.uint8), flags)
+    try:
+        decoded: Arr | None = cv2.imdecode(np.frombuffer(jpeg, np.uint8), flags) \
+            if jpeg else None
+    except cv2.error as exc:  # OpenCV's own checks on what a camera sent
+        raise ValueError(f"not a decodable image ({str(exc).strip()[-200:]})") from None
     if decoded is None:
-        raise ValueError("not a decodable image")
+        raise ValueError("not a decodable image" if jpeg else "an empty image")
     return decoded
 
 

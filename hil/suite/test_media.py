@@ -90,16 +90,18 @@ def test_MEDIA_4_1_2_ptz_configurations_in_profiles(camera: Camera) -> None:
 
 
 def _decodable_jpeg(data: bytes) -> tuple[int, int] | None:
-    import cv2  # noqa: PLC0415 (heavy; only the snapshot tests need it)
-    import numpy as np  # noqa: PLC0415
+    """(width, height) of a JPEG that decodes (its size checked before a decoder allocates),
+    else None."""
+    from camfleet.protocols.jpeg_header import jpeg_dimensions  # noqa: PLC0415
+    from devmgr.vision import decode_image  # noqa: PLC0415 (heavy; only snapshot tests need it)
 
-    from camfleet.protocols.jpeg_header import MAX_PIXELS, jpeg_dimensions  # noqa: PLC0415
-
-    size = jpeg_dimensions(data)
-    if size is None or size[0] * size[1] > MAX_PIXELS:  # checked before a decoder allocates
+    if jpeg_dimensions(data) is None:
         return None
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    return None if image is None else (image.shape[1], image.shape[0])
+    try:
+        image = decode_image(data)
+    except ValueError:
+        return None
+    return image.shape[1], image.shape[0]
 
 
 @pytest.mark.hil_requires("snapshot")
