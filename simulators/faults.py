@@ -12,7 +12,7 @@ the control API or a test hands to a camera; nothing is monkeypatched. Four fami
 * **unit faults** change what the camera is: ``moved``, ``replaced``, ``readdressed``,
   ``ptz_limits_changed``, ``auth_failure``, ``non_discoverable``, ``clock_skew``,
   ``mount_shifted``, ``preset_moved``, ``scopes_missing``, ``quirk_answers_any_probe``,
-  ``quirk_no_announcements``. They
+  ``quirk_no_announcements``, ``quirk_auth_everything``. They
   are folded into an *effective spec* and state by :func:`effective_spec`, so clearing a fault
   restores exactly what was there.
 * **configuration faults** are unit faults an audit judges against the regulation rather than
@@ -96,6 +96,14 @@ class QuirkDigestOnly(FaultBase):
     mandatory; some firmware then stops honouring UsernameToken)."""
 
     kind: Literal["quirk_digest_only"] = "quirk_digest_only"
+
+
+class QuirkAuthEverything(FaultBase):
+    """The camera wants credentials even for the pre-auth operations (GetSystemDateAndTime):
+    HTTP 401 with a Digest challenge to a request without them, as firmware with
+    "authenticate every ONVIF request" switched on answers."""
+
+    kind: Literal["quirk_auth_everything"] = "quirk_auth_everything"
 
 
 class QuirkFaultSubcode(WireFault):
@@ -346,12 +354,13 @@ class Reboot(FaultBase):
 
 Fault = Annotated[
     Latency | NoResponse | SoapFaultInjection | Http500 | MalformedXml | QuirkDatetime
-    | QuirkSnapshotDigest | QuirkDigestOnly | AuthFailure | ClockSkew | Moved | MountShifted
-    | Obstructed | Blurred | PtzLimitsChanged | PresetMoved | Removed | ServicesDown | Replaced
-    | NonDiscoverable | Reboot | Readdressed | DefaultCredentials | RetentionChanged
-    | SnmpDefaultCommunity | QuirkFaultSubcode | ScopesMissing | QuirkAnswersAnyProbe
-    | QuirkNoAnnouncements | StreamDown | Frozen | Black | LowFps | WrongResolution
-    | HostileValue | Redirect | BasicOnly | Trickle | Oversized | Dtd | ImageBomb,
+    | QuirkSnapshotDigest | QuirkDigestOnly | QuirkAuthEverything | AuthFailure | ClockSkew
+    | Moved | MountShifted | Obstructed | Blurred | PtzLimitsChanged | PresetMoved | Removed
+    | ServicesDown | Replaced | NonDiscoverable | Reboot | Readdressed | DefaultCredentials
+    | RetentionChanged | SnmpDefaultCommunity | QuirkFaultSubcode | ScopesMissing
+    | QuirkAnswersAnyProbe | QuirkNoAnnouncements | StreamDown | Frozen | Black | LowFps
+    | WrongResolution | HostileValue | Redirect | BasicOnly | Trickle | Oversized | Dtd
+    | ImageBomb,
     Field(discriminator="kind"),
 ]
 FAULT_ADAPTER: TypeAdapter[Fault] = TypeAdapter(Fault)
@@ -426,6 +435,8 @@ def effective_spec(base: CameraSpec, faults: Iterable[FaultBase]) -> CameraSpec:
             spec = spec.with_network(discoverable=False)
         elif isinstance(fault, QuirkDigestOnly):
             spec = spec.with_network(ws_security=False)
+        elif isinstance(fault, QuirkAuthEverything):
+            spec = spec.with_network(pre_auth=False)
         elif isinstance(fault, Readdressed):
             spec = spec.with_network(address=fault.address)
         elif isinstance(fault, DefaultCredentials):

@@ -225,6 +225,10 @@ class NetworkSpec(Model):
     wsse_max_skew_s: float = Field(default=300.0, gt=0)
     #: Honour WS-Security UsernameToken; off, only HTTP Digest authenticates.
     ws_security: bool = True
+    #: Answer the pre-auth operations (GetSystemDateAndTime, ...) without credentials, as
+    #: ONVIF Core 5.9.1 asks; off, they want credentials too (firmware with "authenticate
+    #: every ONVIF request" on).
+    pre_auth: bool = True
     #: HTTP Digest algorithms challenged with, in this order (RFC 7616 puts the preferred
     #: first); only these are accepted. MD5 alone is what most cameras send, and all that
     #: urllib-based clients read (they take the first challenge only).

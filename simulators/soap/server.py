@@ -99,7 +99,7 @@ class SoapDispatcher:
             raise SoapFault("Receiver", ("ter:ActionNotSupported",),
                             f"Optional action {local} not implemented")
         user = None
-        if route.access is not Access.PRE_AUTH:
+        if route.access is not Access.PRE_AUTH or not self.state.spec.network.pre_auth:
             user = self.authenticate(request.header, authorization, method)
             if not allowed(user, route.access):
                 raise not_authorized(f"user {user.username} ({user.level}) may not call "

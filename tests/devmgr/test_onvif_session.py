@@ -6,12 +6,15 @@ import asyncio
 import socket
 import struct
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 
 import pytest
 from lxml import etree
 
 from camfleet.errors import ErrorKind
+from camfleet.http import HttpRequest, HttpResponse
 from camfleet.targets import Target, TargetsFile
+from devmgr.inventory.collect import collect_inventory
 from devmgr.onvif.errors import OnvifError, SoapFaultError
 from devmgr.onvif.session import OnvifPool, OnvifSession, Timeouts
 from devmgr.onvif.soap import RequestTemplate, parse_body, prepare
@@ -74,6 +77,35 @@ async def test_wrong_password_is_auth(pool: OnvifPool, manifest: TargetsFile) ->
     with pytest.raises(SoapFaultError) as caught:
         await camera.call("device", "GetDeviceInformation")
     assert caught.value.kind is ErrorKind.AUTH
+
+
+async def test_a_camera_that_wants_credentials_for_its_clock_gets_them(
+        pool: OnvifPool, fleet: Fleet, manifest: TargetsFile) -> None:
+    """Pre-auth refused (HTTP 401 to GetSystemDateAndTime): asked again with the target's
+    credentials, and the inventory is whole; with a wrong password it is an auth error in the
+    camera's words, not a protocol error."""
+    target = manifest.targets[3]
+    fleet.add_fault(target.id, "quirk_auth_everything")
+    try:
+        anonymous = await pool.transport.send(HttpRequest(
+            "POST", target.device_url, prepare("device", "GetSystemDateAndTime", {}).fill(
+                b"", {}), limit=1 << 20))
+        assert anonymous.status == 401  # the camera really refuses the pre-auth call
+
+        inventory = await collect_inventory(pool, target)
+        assert inventory.errors == ()
+        assert inventory.device is not None
+        assert inventory.device.serial == target.serial
+        assert inventory.clock_offset_s is not None
+
+        wrong = target.model_copy(update={"onvif": target.onvif.model_copy(
+            update={"password": "not-it"})})
+        refused = await collect_inventory(pool, wrong)
+        assert refused.errors
+        assert {e.kind for e in refused.errors} == {ErrorKind.AUTH}
+        assert "ter:NotAuthorized" in refused.errors[0].message  # the camera's own words
+    finally:
+        fleet.clear_faults(target.id)
 
 
 async def test_nothing_listening_is_unreachable(pool: OnvifPool) -> None:
@@ -238,3 +270,51 @@ async def test_a_reset_connection_is_a_disconnect_and_a_read_is_sent_once_more()
     assert caught.value.kind is ErrorKind.DISCONNECTED
     assert f"127.0.0.1:{port} reset the connection" in caught.value.message
     assert connections == 2
+
+
+CLOCK_REPLY = (
+    b'<?xml version="1.0"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope">'
+    b'<s:Body><tds:GetSystemDateAndTimeResponse xmlns:tds="http://www.onvif.org/ver10/device/wsdl"'
+    b' xmlns:tt="http://www.onvif.org/ver10/schema"><tds:SystemDateAndTime><tt:UTCDateTime>'
+    b'<tt:Time><tt:Hour>10</tt:Hour><tt:Minute>0</tt:Minute><tt:Second>0</tt:Second></tt:Time>'
+    b'<tt:Date><tt:Year>2026</tt:Year><tt:Month>12</tt:Month><tt:Day>7</tt:Day></tt:Date>'
+    b'</tt:UTCDateTime></tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse></s:Body>'
+    b'</s:Envelope>')
+
+
+class GatedTransport:
+    """A front (a reverse proxy, a firmware's web server) that answers a plain HTTP ``status``
+    without a SOAP body to requests without credentials, and the camera's reply to the rest."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        self.status, self.reason = status, reason
+        self.sent: list[bool] = []
+
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        credentials = b"UsernameToken" in request.body or request.auth is not None
+        self.sent.append(credentials)
+        if not credentials:
+            return HttpResponse(self.status, b"<html>" + self.reason.encode() + b"</html>",
+                                self.reason, "text/html")
+        return HttpResponse(200, CLOCK_REPLY, "OK", "application/soap+xml")
+
+    async def aclose(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("status", "reason"), [(401, "Unauthorized"), (403, "Forbidden")])
+async def test_a_plain_refusal_of_the_pre_auth_clock_is_auth_and_asked_again_with_credentials(
+        status: int, reason: str) -> None:
+    transport = GatedTransport(status, reason)
+    async with OnvifPool(transport=transport) as gated:
+        camera = OnvifSession(gated, "http://127.0.0.1:9/onvif/device_service", "admin", "pw")
+        await camera.sync_clock()
+        assert transport.sent == [False, True]
+        expected = datetime(2026, 12, 7, 10, tzinfo=UTC) - datetime.now(UTC)  # the reply's
+        assert abs((camera.clock_offset - expected).total_seconds()) < 5
+
+        anonymous = OnvifSession(gated, "http://127.0.0.1:9/onvif/device_service", "admin", None)
+        with pytest.raises(OnvifError) as caught:
+            await anonymous.sync_clock()
+    assert caught.value.kind is ErrorKind.AUTH
+    assert f"HTTP {status} {reason}" in caught.value.message
