@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -121,17 +122,7 @@ async def capture_views(session: OnvifSession, inv: Inventory, *, move: bool,
     if guard is not None and start.position is not None:
         guard.moving_from(profile.token, start.position)
     try:
-        for name, token in stops:
-            try:
-                status = (await goto_home(session, profile.token) if token is None
-                          else await goto_preset(session, profile.token, token, where.get(token)))
-                if token is None:
-                    capture.home = status.position
-                await snap(name, status)
-            except OnvifError as exc:
-                capture.errors.append(exc.as_device_error(context=name))
-                if exc.kind in (ErrorKind.UNREACHABLE, ErrorKind.TIMEOUT, ErrorKind.AUTH):
-                    break  # the camera is gone or refuses us: stop trying views
+        await _visit(session, profile.token, stops, where=where, snap=snap, capture=capture)
     finally:
         if start.position is not None:
             with contextlib.suppress(OnvifError):
@@ -139,6 +130,34 @@ async def capture_views(session: OnvifSession, inv: Inventory, *, move: bool,
                 if guard is not None:
                     guard.back()
     return capture
+
+
+async def _visit(session: OnvifSession, profile: str, stops: list[tuple[str, str | None]], *,
+                 where: dict[str, PtzVector | None],
+                 snap: Callable[[str, PtzStatus | None], Awaitable[None]],
+                 capture: Capture) -> None:
+    """Each stop in turn (home when its token is None), a snapshot at each; errors collected.
+    Each move and snapshot has its own limit; ``Timeouts.views`` bounds their sum, so a head
+    that dawdles at every preset cannot hold the sweep. The views taken by then stand."""
+    deadline = session.pool.timeouts.views
+    try:
+        async with asyncio.timeout(deadline):
+            for name, token in stops:
+                try:
+                    status = (await goto_home(session, profile) if token is None
+                              else await goto_preset(session, profile, token, where.get(token)))
+                    if token is None:
+                        capture.home = status.position
+                    await snap(name, status)
+                except OnvifError as exc:
+                    capture.errors.append(exc.as_device_error(context=name))
+                    if exc.kind in (ErrorKind.UNREACHABLE, ErrorKind.TIMEOUT, ErrorKind.AUTH):
+                        break  # the camera is gone or refuses us: stop trying views
+    except TimeoutError:
+        capture.errors.append(DeviceError(
+            kind=ErrorKind.TIMEOUT, operation="views",
+            message=f"{len(capture.views)} of {len(stops)} views taken within {deadline:g} s; "
+                    "the rest not"))
 
 
 #: Generic zoom at or below this is the widest: the filing's field angle holds there.

@@ -51,11 +51,13 @@ WHOLE_SECOND_MIDPOINT = timedelta(seconds=0.5)
 @dataclass(frozen=True)
 class Timeouts:
     """Named time limits, seconds. ``call`` bounds one request, ``camera`` one camera's whole
-    collection, ``sweep`` the whole sweep (``None``: unbounded)."""
+    collection, ``views`` one camera's views at a commission or audit (moves and snapshots,
+    the head's return excepted), ``sweep`` the whole sweep (``None``: unbounded)."""
 
     connect: float = 3.0
     call: float = 5.0
     camera: float = 30.0
+    views: float = 180.0
     sweep: float | None = None
 
 
