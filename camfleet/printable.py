@@ -17,10 +17,11 @@ Markup (``[/oops]`` to rich) is the caller's concern: rich's ``Text`` never inte
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 
-__all__ = ["printable"]
+__all__ = ["PrintableRecords", "device_logger", "printable"]
 
 #: Controls (C0, DEL, C1), format characters (bidi overrides and isolates, zero-width ones),
 #: line and paragraph separators, and lone surrogates (which no terminal encoding can write).
@@ -43,3 +44,30 @@ def _escaped(char: str) -> str:
     if code <= 0xFFFF:
         return f"\\u{code:04x}"
     return f"\\U{code:08x}"
+
+
+class PrintableRecords(logging.Filter):
+    """Makes a log record's message and traceback printable: a log line quotes device text
+    (a fault reason, a scope, an exception's message) and ends up on a terminal or in a
+    journal a terminal shows. The arguments are merged into the message first, so what a
+    handler formats is already escaped."""
+
+    _tracebacks = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = printable(record.getMessage()), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = printable(self._tracebacks.formatException(record.exc_info))
+        return True
+
+
+_PRINTABLE = PrintableRecords()
+
+
+def device_logger(name: str) -> logging.Logger:
+    """``logging.getLogger(name)`` for a module whose log lines quote device text: every
+    record it logs is made printable (:class:`PrintableRecords`)."""
+    logger = logging.getLogger(name)
+    if _PRINTABLE not in logger.filters:
+        logger.addFilter(_PRINTABLE)
+    return logger

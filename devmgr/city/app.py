@@ -25,12 +25,13 @@ Periodic audits (Celery beat): ``$CAMFLEET_BEAT_TARGETS`` names the targets file
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import threading
 from typing import Any
 
 from celery import Celery
+
+from camfleet.printable import device_logger
 
 __all__ = ["BROKER_ENV", "DEFAULT_BROKER", "RETRIES", "app", "broker_url"]
 
@@ -39,7 +40,7 @@ DEFAULT_BROKER = "amqp://guest:guest@127.0.0.1:5672//"
 #: Retries of a camera whose registry is unreachable: backoff 2, 4, ... 64 s (about 2 min).
 RETRIES = 6
 COORDINATOR_QUEUE = "coordinator"
-log = logging.getLogger(__name__)
+log = device_logger(__name__)
 
 
 def broker_url() -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import logging
 import socket
 from collections.abc import Callable, Mapping
 from typing import Any, Final
@@ -13,9 +12,10 @@ from typing import Any, Final
 from pysnmp.carrier.asyncio.dgram import udp, udp6
 from pysnmp.hlapi.v3arch.asyncio import Udp6TransportTarget, UdpTransportTarget
 
+from camfleet.printable import device_logger
 from devmgr.snmp._plan import Plan
 
-log = logging.getLogger(__name__)
+log = device_logger(__name__)
 
 #: Receive buffer asked for each client socket. A sweep sends ``concurrency`` requests in a
 #: burst and the answers come back as fast: with Linux's default (208 KiB) 256 in flight lost

@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import fcntl
 import ipaddress
-import logging
 import os
 import socket
 import struct
@@ -18,10 +17,11 @@ import termios
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from camfleet.printable import device_logger
 from camfleet.protocols import wsdiscovery as wsd
 from camfleet.protocols.multicast import group_socket, send_from
 
-_LOG = logging.getLogger(__name__)
+_LOG = device_logger(__name__)
 
 #: Receive buffer asked for. 1000 cameras send 1000 ProbeMatches (~1.5 KiB each) per Probe
 #: within APP_MAX_DELAY; the default 208 KiB holds ~270 of them, enough only while the event

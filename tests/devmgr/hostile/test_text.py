@@ -90,3 +90,26 @@ def test_monitor_reports_an_unreadable_announcement_once_literally_and_goes_on()
     assert "joined 127.0.0.1 urn:uuid:11111111" in result.stdout  # and it went on
     assert not any(c in result.stdout for c in RAW)
     assert "heard 1 Hello, 0 Bye, 3 unreadable" in result.output
+
+
+def test_a_log_line_quoting_device_text_is_escaped_traceback_included(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A datagram whose handling fails is logged with the error, whose message quotes the
+    device: the line and its traceback reach the log escaped, and discovery goes on."""
+    import asyncio  # noqa: PLC0415
+
+    from devmgr.discovery.wsd._sockets import Datagrams  # noqa: PLC0415
+
+    def handler(data: bytes, source: str) -> None:
+        raise ValueError(f"bad scope {data.decode()!s}")
+
+    async def receive() -> None:
+        protocol = Datagrams(asyncio.get_running_loop(), handler)
+        protocol.datagram_received(MANUFACTURER.encode() + b"\x1b]0;t\x07", ("127.0.0.9", 3702))
+
+    with caplog.at_level("ERROR", logger="devmgr.discovery.wsd._sockets"):
+        asyncio.run(receive())
+    assert "error handling a datagram from 127.0.0.9" in caplog.text
+    assert "bad scope Acme[/oops]\\x9b2J" in caplog.text  # the traceback's last line
+    assert not [c for c in RAW if c in caplog.text]
+    assert "\x07" not in caplog.text
