@@ -443,7 +443,8 @@ def _conclude(facts: CameraFacts, registry: Registry, sweep_id: SweepId) -> Came
         presence=conclusions.judgement.presence,
         findings=_beside_the_views(facts, conclusions.findings), views=tuple(facts.views),
         differences=_differences(facts, conclusions.judgement),
-        missed_audits=facts.previous_misses + 1 if not facts.answered else 0,
+        missed_audits=facts.previous_misses + 1 if not facts.answered and (
+            conclusions.judgement.presence != "unreadable") else 0,
         errors=inv.errors if inv else (),
         stream=facts.stream, camera_events=tuple(facts.camera_events))
     registry.record_audit_results(sweep_id, [(result.camera, result.status, result)])

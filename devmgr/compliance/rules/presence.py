@@ -8,6 +8,10 @@ Judged per camera, in this order:
   maintenance job), or **moved** if that port is not the one it was commissioned on; its
   commissioned port with no link, no powered PoE device and its MAC learned nowhere ->
   **removed** at once; anything less conclusive -> the count of misses below;
+* **unreadable**: something answers on its address, but not in a way that can be read as the
+  unit (garbled or hostile replies, or a refusal of the audit's credentials): not silence, so
+  never counted towards a removal by misses, and not proof that the unit is there either (a
+  device that took over its address answers too). A finding for someone to look on site;
 * **removed**: it answered on no route in this audit and the ``removed_after - 1`` complete
   audits before it; fewer misses are **not-answering** (a power cut is not a removal);
 * **replaced**: another unit (other serial, else other MAC) answers in its place;
@@ -27,13 +31,18 @@ Each move, removal or replacement is judged against the camera's move/removal fi
 
 from __future__ import annotations
 
+from camfleet.errors import DeviceError, ErrorKind
 from devmgr.compliance.facts import CameraFacts, Judgement, Presence
 from devmgr.compliance.model import Finding, Severity
 from devmgr.inventory.model import Inventory
 from devmgr.switches import PortEvidence
 
 ARTICLE = "Art. 10"
-RULES = ("removed", "not-answering", "services-down", "replaced", "moved", "readdressed")
+RULES = ("removed", "not-answering", "services-down", "unreadable", "replaced", "moved",
+         "readdressed")
+#: Errors that show something answered on the unit's address, wrongly or refusing us: a reply
+#: that could not be read (``protocol``), credentials refused (``auth``). Not silence.
+ANSWERED = (ErrorKind.PROTOCOL, ErrorKind.AUTH)
 LOCATION_SCOPE = "onvif://www.onvif.org/location/"
 
 
@@ -130,12 +139,20 @@ def _physically(facts: CameraFacts) -> Presence | None:
     return None
 
 
+def _answers_unreadably(facts: CameraFacts) -> list[DeviceError]:
+    """The errors that show something answered on the unit's address (empty: silence)."""
+    inv = facts.inventory
+    return [e for e in inv.errors if e.kind in ANSWERED] if inv is not None else []
+
+
 def verdict(facts: CameraFacts) -> Presence:
     """Where the unit is, judged from today's facts alone."""
     if not facts.answered:
         physical = _physically(facts)
         if physical is not None:
             return physical
+        if _answers_unreadably(facts):
+            return "unreadable"
         misses = facts.previous_misses + 1
         return "not-answering" if misses < facts.settings.removed_after else "removed"
     if _other_unit(facts):
@@ -144,6 +161,8 @@ def verdict(facts: CameraFacts) -> Presence:
 
 
 def check(facts: CameraFacts, judged: Judgement) -> list[Finding]:
+    if judged.presence == "unreadable":
+        return [_unreadable(facts)]
     if judged.presence in ("not-answering", "removed", "services-down"):
         return [_missing(facts, judged.presence)]
     if judged.presence == "moved" and not facts.answered:
@@ -164,6 +183,22 @@ def check(facts: CameraFacts, judged: Judgement) -> list[Finding]:
             "position and view unchanged, so it is not a move. Update the targets file.",
             previous=before, current=now)]
     return []
+
+
+def _unreadable(facts: CameraFacts) -> Finding:
+    errors = _answers_unreadably(facts)
+    address = facts.target.address if facts.target is not None else ""
+    said = "; ".join(f"{e.operation}: {e.message}" for e in errors[:3])
+    refused = all(e.kind is ErrorKind.AUTH for e in errors)
+    how = ("refuses the audit's credentials" if refused
+           else "answers, but its replies cannot be read")
+    return facts.finding(
+        "unreadable", ARTICLE, Severity.MAJOR,
+        f"{facts.label}: something on {address or 'its address'} {how} ({said}). It is not "
+        "silent, so this is no removal; but nothing identifies it as the filed unit either "
+        "(another device on its address answers too). Check it on site.",
+        errors=[e.model_dump(mode="json") for e in errors], address=address,
+        rests_on=["its replies"], strength="weak")
 
 
 def _replaced(facts: CameraFacts) -> Finding:

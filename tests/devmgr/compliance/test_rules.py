@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from camfleet.errors import DeviceError, ErrorKind
 from camfleet.model import GeoPosition
 from devmgr.compliance.baseline import Baseline
 from devmgr.compliance.facts import CameraFacts
@@ -87,6 +88,29 @@ def test_silence_is_not_answering_until_the_nth_audit_then_removed() -> None:
     third = only(findings(facts(record, None, misses=2)))
     assert (third.rule, third.severity) == ("removed", Severity.INFO)  # filed 45 days ahead
     assert "removal as filed" in third.message
+
+
+def garbled(kind: ErrorKind, message: str) -> Inventory:
+    """Today's inventory of a unit whose address answered, but not readably."""
+    return Inventory(target_id="gate", address="10.0.0.5", collected_at=datetime.now(UTC),
+                     errors=(DeviceError(kind=kind, operation="GetDeviceInformation",
+                                         message=message),))
+
+
+@pytest.mark.parametrize(("kind", "message", "words"), [
+    (ErrorKind.PROTOCOL, "reply carries a DTD (refused)", "its replies cannot be read"),
+    (ErrorKind.AUTH, "HTTP 401: credentials refused", "refuses the audit's credentials"),
+])
+def test_an_address_that_answers_unreadably_is_never_a_removal_by_silence(
+        kind: ErrorKind, message: str, words: str) -> None:
+    record = filing()
+    for misses in (0, 5):  # however many audits it has gone unidentified
+        found = only(findings(facts(record, garbled(kind, message), misses=misses)))
+        assert (found.rule, found.severity) == ("unreadable", Severity.MAJOR)
+        assert words in found.message
+        assert message in found.message
+    silent = garbled(ErrorKind.TIMEOUT, "no complete answer within 5 s")
+    assert only(findings(facts(record, silent, misses=5))).rule == "removed"
 
 
 def test_another_serial_in_its_place_is_a_replacement_not_a_move() -> None:

@@ -82,3 +82,31 @@ def test_one_hostile_camera_does_not_cost_the_audit_the_others(
     with Registry.open(registry) as reg:
         assert reg.sweeps("audit")[0].status == "complete"
         assert reg.verify_audit_log().ok
+
+
+def test_a_camera_that_answers_only_garbage_is_unreadable_never_removed_by_silence(
+        fleet: Fleet, commissioned: tuple[Path, Path]) -> None:
+    """Three audits in a row (a removal by silence after three) of a camera whose every
+    GetDeviceInformation carries a DTD: each says it answers unreadably, none that it is gone,
+    and its failures are not counted as misses."""
+    targets, registry = commissioned
+    victim = fleet.camera_ids[1]
+    fleet.set_faults(victim, [{"kind": "dtd", "ops": ["GetDeviceInformation"]}])
+    try:
+        runs = [cli("audit", "--targets", str(targets), "--no-move", "--no-discover", "--json",
+                    "--registry", str(registry)) for _ in range(3)]
+    finally:
+        fleet.clear_faults(victim)
+    for result in runs:
+        assert result.exit_code == 3, result.output  # findings
+        camera = next(c for c in json.loads(result.stdout)["cameras"]
+                      if c["target_id"] == victim)
+        assert (camera["status"], camera["presence"], camera["missed_audits"]) == (
+            "findings", "unreadable", 0)
+        [finding] = [f for f in camera["findings"] if f["article"] == "Art. 10"]
+        assert finding["rule"] == "unreadable"
+        assert "reply carries a DTD" in finding["message"]
+    healed = cli("audit", "--targets", str(targets), "--no-move", "--no-discover", "--json",
+                 "--registry", str(registry))
+    camera = next(c for c in json.loads(healed.stdout)["cameras"] if c["target_id"] == victim)
+    assert camera["status"] == "compliant"
