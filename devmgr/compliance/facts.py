@@ -20,7 +20,7 @@ from devmgr.switches import Attachment, PortEvidence
 #: What the presence rule concludes; the other rules read it (a moved unit's view is not
 #: compared with the old place's baseline, a removed unit has no configuration to check).
 Presence = Literal["present", "moved", "replaced", "not-answering", "services-down",
-                   "unreadable", "removed", "unknown"]
+                   "unreadable", "unverified", "removed", "unknown"]
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,12 @@ Judged per camera, in this order:
   medium, a re-aim beyond recognition looks the same). A silent move (position and labels
   as typed at installation) is found by the last two alone;
 * **readdressed**: the same unit, same place, on another network address (DHCP,
-  re-addressing): worth knowing, not a move.
+  re-addressing): worth knowing, not a move;
+* **unverified**: found by discovery on another address than its own, unchanged by every
+  evidence it gives of itself, but with nothing else to show it is the unit: no view of it
+  shows its own scene and no switch has learned its MAC. Its serial and labels are only its
+  word: an impostor claiming a missing unit's serial would otherwise pass it off as
+  "readdressed". A finding to check on site, not a clean bill.
 
 Each move, removal or replacement is judged against the camera's move/removal filings
 (``FilingRecord.move_allowed_on``): allowed ones are reported as information.
@@ -39,7 +44,7 @@ from devmgr.switches import PortEvidence
 
 ARTICLE = "Art. 10"
 RULES = ("removed", "not-answering", "services-down", "unreadable", "replaced", "moved",
-         "readdressed")
+         "readdressed", "unverified")
 #: Errors that show something answered on the unit's address, wrongly or refusing us: a reply
 #: that could not be read (``protocol``), credentials refused (``auth``). Not silence.
 ANSWERED = (ErrorKind.PROTOCOL, ErrorKind.AUTH)
@@ -157,7 +162,28 @@ def verdict(facts: CameraFacts) -> Presence:
         return "not-answering" if misses < facts.settings.removed_after else "removed"
     if _other_unit(facts):
         return "replaced"
-    return "moved" if _moved(facts) else "present"
+    if _moved(facts):
+        return "moved"
+    return "unverified" if _claimed_elsewhere(facts) else "present"
+
+
+def _own_address(facts: CameraFacts) -> str:
+    """Where the unit was expected to answer: its filing's address, else where it was
+    commissioned, else its target's."""
+    if facts.filing is not None and facts.filing.ip_address:
+        return str(facts.filing.ip_address)
+    if facts.baseline is not None and facts.baseline.inventory.address:
+        return facts.baseline.inventory.address
+    return facts.target.address if facts.target is not None else ""
+
+
+def _claimed_elsewhere(facts: CameraFacts) -> bool:
+    """It answered only on another address, and only its own word says it is the unit."""
+    own = _own_address(facts)
+    if not facts.found_at or not own or facts.found_at == own:
+        return False
+    own_scene = any({"ok", "turned"} & set(v.verdicts) for v in facts.views)
+    return not own_scene and facts.attachment is None
 
 
 def check(facts: CameraFacts, judged: Judgement) -> list[Finding]:
@@ -172,6 +198,8 @@ def check(facts: CameraFacts, judged: Judgement) -> list[Finding]:
         return []
     if judged.presence == "replaced":
         return [_replaced(facts)]
+    if judged.presence == "unverified":
+        return [_unverified(facts)]
     if judged.presence == "moved":
         return [_moved_finding(facts)]
     before = facts.baseline.inventory.address if facts.baseline is not None else ""
@@ -183,6 +211,23 @@ def check(facts: CameraFacts, judged: Judgement) -> list[Finding]:
             "position and view unchanged, so it is not a move. Update the targets file.",
             previous=before, current=now)]
     return []
+
+
+def _unverified(facts: CameraFacts) -> Finding:
+    (serial, mac), _ = _identities(facts)
+    own = _own_address(facts)
+    pictures = ("none of its views could be compared with the baseline" if not facts.views
+                else "none of its views shows its own scene")
+    switches = ("no switch has learned its MAC" if facts.switches_read
+                else "no switch was read")
+    return facts.finding(
+        "unverified", ARTICLE, Severity.MAJOR,
+        f"{facts.label} does not answer on {own}; a device on {facts.found_at} says it is the "
+        f"unit (serial {serial or '?'}, MAC {mac or '?'}), but nothing else shows it: "
+        f"{pictures}, and {switches}. It may be the unit on a new address, or another "
+        "device claiming its identity. Check it on site before taking it for the unit.",
+        claimed_at=facts.found_at, own_address=own, serial=serial, mac=mac,
+        rests_on=["its own word"], strength="weak")
 
 
 def _unreadable(facts: CameraFacts) -> Finding:

@@ -16,7 +16,7 @@ from camfleet.errors import DeviceError, ErrorKind
 from camfleet.model import GeoPosition
 from devmgr.compliance.baseline import Baseline
 from devmgr.compliance.facts import CameraFacts
-from devmgr.compliance.model import AuditSettings, Finding, Severity
+from devmgr.compliance.model import AuditSettings, Finding, Severity, ViewEvidence
 from devmgr.compliance.rules import RULE_NAMES, evaluate
 from devmgr.filings import FilingRecord
 from devmgr.inventory.model import DeviceInfo, Inventory
@@ -122,6 +122,27 @@ def test_another_serial_in_its_place_is_a_replacement_not_a_move() -> None:
 def test_the_same_unit_on_a_new_address_is_only_worth_knowing() -> None:
     found = only(findings(facts(filing(), inventory(HERE, address="10.0.0.77"))))
     assert (found.rule, found.severity) == ("readdressed", Severity.INFO)
+
+
+def test_a_unit_found_on_another_address_on_its_own_word_alone_is_unverified() -> None:
+    """Discovery found 'it' on 10.0.0.77 (it was commissioned on 10.0.0.5): serial, MAC and
+    position as filed, but that is only what the device says. Its picture showing its own
+    scene is what makes it the unit on a new address."""
+    claimed = facts(filing(), inventory(HERE, address="10.0.0.77"))
+    claimed.found_at = "10.0.0.77"
+    found = only(findings(claimed))
+    assert (found.rule, found.severity) == ("unverified", Severity.MAJOR)
+    assert found.evidence["claimed_at"] == "10.0.0.77"
+    assert found.evidence["own_address"] == "10.0.0.5"
+    assert "none of its views could be compared" in found.message
+
+    unjudged = copy.deepcopy(claimed)
+    unjudged.views = [ViewEvidence(name="home", verdicts=("unusable",))]
+    assert only(findings(unjudged)).rule == "unverified"
+
+    seen = copy.deepcopy(claimed)
+    seen.views = [ViewEvidence(name="home", verdicts=("ok",))]
+    assert only(findings(seen)).rule == "readdressed"
 
 
 def test_an_untouched_camera_has_no_finding_and_every_rule_name_is_unique() -> None:
