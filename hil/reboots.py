@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from camfleet.protocols import wsdiscovery as wsd
 from devmgr.onvif.errors import OnvifError
+from hil import streams
 from hil.camera import Camera
 from hil.discovery import (
     DISCOVERY_TIMEOUT_S,
@@ -52,6 +53,7 @@ def reboot(camera: Camera, *, probe_after: bool = False, expect_hello: bool = Tr
     answer again; then for its Hello (``expect_hello``: until it comes, within the same
     timeout) or, where none is expected, ``BOOT_GRACE_S`` for a Hello it should not send.
     ``probe_after``: then a unicast Probe, as DEVICE-3-1-8 asks."""
+    streams.settle(camera)  # a stream sample under way is not cut by the suite's own reboot
     timeout = camera.settings.reboot_timeout_s
     listener = _Listener(camera)
     announced = camera.harness.run(listener.__aenter__())

@@ -8,11 +8,15 @@ start_mode_round`: NonDiscoverable, the Probe) starts with the first test after 
 Discoverable ones: the camera's other tests, which talk HTTP only, run during the wait, and
 DISCOVERY-1-1-9 itself takes the result, reboots and switches the camera back. A round its test
 never took (the run ended early) is switched back when the session ends.
+
+The camera's streams are played from the same moment (:mod:`hil.streams`), another connection
+beside the HTTP tests; the stream tests take the sample, and the reboot waits for it.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 import pytest
 
@@ -43,15 +47,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """After the guard admitted the camera's first test that needs no Discoverable camera:
-    start its DISCOVERY-1-1-9 round, if that case will run on it."""
+    start playing its streams and its DISCOVERY-1-1-9 round, if their tests will run on it."""
     run, camera_id = run_of(item.config), target_id_of(item)
     if (run is None or camera_id is None or _name(item) == MODE_CASE
             or item.get_closest_marker("hil_discovery")):
         return
     camera = run.camera(camera_id)
-    if camera_id in _STARTED or not _will_run_mode_case(item, camera_id):
+    if camera_id in _STARTED:
         return
     _STARTED.add(camera_id)
+    if (camera.latch is None and {"media", "stream"} <= camera.capabilities
+            and _will_run(item, camera_id,
+                          lambda other: other.path.name == "test_streams.py")):
+        from hil import streams  # noqa: PLC0415
+
+        with contextlib.suppress(HilError):  # the stream tests will meet it and report it
+            streams.start(camera)
+    if not _will_run(item, camera_id, lambda other: _name(other) == MODE_CASE):
+        return
     settings = camera.settings
     facts = camera.facts
     if (settings.read_only or camera.latch is not None or camera.multicast_interface is None
@@ -67,8 +80,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 _STARTED: set[str] = set()
 
 
-def _will_run_mode_case(item: pytest.Item, camera_id: str) -> bool:
-    return any(_name(other) == MODE_CASE and target_id_of(other) == camera_id
+def _will_run(item: pytest.Item, camera_id: str, which: Callable[[pytest.Item], bool]) -> bool:
+    """Is a test of this kind in the run for this camera?"""
+    return any(target_id_of(other) == camera_id and which(other)
                for other in item.session.items)
 
 
