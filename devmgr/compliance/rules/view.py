@@ -4,9 +4,10 @@ Today's snapshot of each reference view (home, each preset) is compared with the
 commissioning snapshot by :func:`devmgr.vision.compare_views`; the comparisons arrive as
 ``facts.views``. One finding per kind of change, listing the views it was seen in:
 **view-turned** (with the estimate in degrees), **view-obstructed** (which part, what share),
-**view-blurred** and **view-unusable** (major), and **view-not-judged** (info: a view that
+**view-blurred** and **view-unusable** (major), **view-not-judged** (info: a view that
 cannot be judged now, such as night without IR or dense fog, or ever, such as a featureless
-baseline; retried at the next audit, never called turned, obstructed or blurred).
+baseline; retried at the next audit, never called turned, obstructed or blurred), and
+**view-no-baseline** (minor: commissioning took no picture, so the view is never checked).
 Lighting, noise and JPEG quality alone raise nothing (see ``bench/view_change.py``). A moved
 unit's views are not judged: the presence rule has already said why they differ.
 """
@@ -18,7 +19,8 @@ import math
 from devmgr.compliance.facts import CameraFacts, Judgement
 from devmgr.compliance.model import Finding, Severity, ViewEvidence
 
-RULES = ("view-turned", "view-obstructed", "view-blurred", "view-unusable", "view-not-judged")
+RULES = ("view-turned", "view-obstructed", "view-blurred", "view-unusable", "view-not-judged",
+         "view-no-baseline")
 
 
 def _turn_words(v: ViewEvidence) -> str:
@@ -32,6 +34,14 @@ def _turn_words(v: ViewEvidence) -> str:
 def check(facts: CameraFacts, judged: Judgement) -> list[Finding]:
     if not facts.configured or judged.presence not in ("present", "replaced"):
         return []
+    if facts.baseline is not None and not facts.baseline.views:
+        # Commissioning got no picture (no snapshot URI, or one that served no JPEG): silence
+        # here would read as a view that stayed put, audit after audit.
+        return [facts.finding(
+            "view-no-baseline", "Art. 7", Severity.MINOR,
+            f"{facts.label} has no commissioning view to compare with (no snapshot could be "
+            "taken then), so its view is never checked. Re-commission it once its snapshot "
+            "URI serves a picture.")]
     tolerance = facts.settings.view_tolerance_deg
     views = [v for v in facts.views if v.name not in judged.reconfigured_views]
     turned = [v for v in views if "turned" in v.verdicts and (

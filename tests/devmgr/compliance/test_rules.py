@@ -14,7 +14,7 @@ import pytest
 
 from camfleet.errors import DeviceError, ErrorKind
 from camfleet.model import GeoPosition
-from devmgr.compliance.baseline import Baseline
+from devmgr.compliance.baseline import Baseline, ReferenceView
 from devmgr.compliance.facts import CameraFacts
 from devmgr.compliance.model import AuditSettings, Finding, Severity, ViewEvidence
 from devmgr.compliance.rules import RULE_NAMES, evaluate
@@ -44,7 +44,9 @@ def filing(site: str = "not-listed", moves: tuple[dict[str, Any], ...] = ()) -> 
 
 def facts(record: FilingRecord, today: Inventory | None, *, misses: int = 0) -> CameraFacts:
     baseline = Baseline(camera=record.device_id, target_id="gate",
-                        taken_at=datetime.now(UTC), inventory=inventory(HERE))
+                        taken_at=datetime.now(UTC), inventory=inventory(HERE),
+                        views=(ReferenceView(name="current", snapshot="0" * 64,
+                                             taken_at=datetime.now(UTC)),))
     return CameraFacts(camera=record.device_id, today=TODAY, settings=AuditSettings(),
                        filing=record, baseline=baseline, inventory=today,
                        previous_misses=misses)
@@ -148,6 +150,15 @@ def test_a_unit_found_on_another_address_on_its_own_word_alone_is_unverified() -
 def test_an_untouched_camera_has_no_finding_and_every_rule_name_is_unique() -> None:
     assert findings(facts(filing(), inventory(HERE))) == []
     assert len(RULE_NAMES) == len(set(RULE_NAMES))
+
+
+def test_a_camera_commissioned_without_a_picture_is_told_its_view_is_never_checked() -> None:
+    blind = facts(filing(), inventory(HERE))
+    assert blind.baseline is not None
+    blind.baseline = blind.baseline.model_copy(update={"views": ()})
+    found = only(findings(blind))
+    assert (found.rule, found.article, found.severity) == ("view-no-baseline", "Art. 7",
+                                                           Severity.MINOR)
 
 
 @pytest.mark.parametrize("today", [inventory(THERE), inventory(HERE, serial="SN-2"), None,
