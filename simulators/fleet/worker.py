@@ -283,6 +283,8 @@ def camera_truth(camera: Any) -> dict[str, Any]:
         "presets": {t: p.model_dump(mode="json") for t, p in state.presets.items()},
         "home": state.home.model_dump(mode="json"),
         "requests_served": camera.http.dispatcher.requests_served,
+        #: Passwords received in cleartext (HTTP Basic): a client must never send one unasked.
+        "basic_credentials_received": camera.http.basic_credentials_received,
         "world": camera.world.model_dump(mode="json"),
         "conditions": conditions.truth() if conditions is not None else None,
     }
