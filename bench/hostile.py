@@ -100,13 +100,16 @@ def behaviours(foreign: str) -> dict[str, list[dict[str, Any]]]:
 # -- the scripted WS-Discovery responder -----------------------------------------------------
 def malformed_replies(relates_to: str) -> list[bytes]:
     """What a foreign or broken responder sends for one Probe."""
-    bare = (  # a bare ProbeMatch, d: and wsa: undeclared, as some firmware sends
+    bare = (  # a bare ProbeMatch, d:EndpointReference, prefixes undeclared, as some firmware
         '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header>'
+        f"<wsa:Action>{wsd.ACTION_PROBE_MATCHES}</wsa:Action><wsa:MessageID>"
+        "urn:uuid:00000000-0000-4000-8000-0000000000aa</wsa:MessageID>"
         f"<wsa:RelatesTo>{relates_to}</wsa:RelatesTo></s:Header><s:Body><d:ProbeMatch>"
-        "<wsa:EndpointReference><wsa:Address>urn:uuid:00000000-0000-0000-0000-0000000000bb"
-        f"</wsa:Address></wsa:EndpointReference><d:XAddrs>http://{RESPONDER}/onvif/"
+        "<d:EndpointReference><d:Address>urn:uuid:00000000-0000-4000-8000-0000000000bb"
+        f"</d:Address></d:EndpointReference><d:XAddrs>http://{RESPONDER}/onvif/"
         "device_service</d:XAddrs><d:Scopes>onvif://www.onvif.org/name/X%1B%5B2J[/oops]"
-        "</d:Scopes></d:ProbeMatch></s:Body></s:Envelope>")
+        "</d:Scopes><d:MetadataVersion>1</d:MetadataVersion></d:ProbeMatch></s:Body>"
+        "</s:Envelope>")
     dtd = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;&a;</x>'
     evil = '<x:Evil xmlns:x="urn:\u009b2J[/oops]' + "x" * 3000 + '"/>'
     return [bare.encode(), dtd.encode(), evil.encode(), b"\x00junk", b"<" * 60_000]
