@@ -153,8 +153,9 @@ class Moved(FaultBase):
     """The unit was taken down and put up elsewhere.
 
     Silent by default, as in the field: its GeoLocation, location scope and sysLocation are
-    configuration an installer typed once, and stay as they were; what changes is where it
-    is plugged in (in a fleet with switches) and what it sees
+    configuration an installer typed once, and stay as they were (a GNSS fix, though, is
+    measured and follows the unit); what changes is where it is plugged in (in a fleet with
+    switches) and what it sees
     (:func:`simulators.moves.moved_view`); ``heading_deg`` sets the new heading outright.
     ``announce``: the installer re-typed them (position ``distance_m`` away on
     ``bearing_deg``, ``address``, ``location_scope``).
@@ -406,11 +407,13 @@ def effective_spec(base: CameraSpec, faults: Iterable[FaultBase]) -> CameraSpec:
     for fault in faults:
         if isinstance(fault, Moved):
             loc = spec.location
-            moved = loc if not fault.announce else Location(
-                position=offset_position(loc.position, fault.distance_m, fault.bearing_deg),
-                address=fault.address or f"{fault.distance_m:.0f} m from {loc.address}",
-                scope=fault.location_scope or f"{loc.scope}/relocated",
-                name=loc.name)
+            there = offset_position(loc.position, fault.distance_m, fault.bearing_deg)
+            # A GNSS fix is measured, so it follows the unit even when nobody re-types the rest.
+            moved = (loc.model_copy(update={"position": there}) if loc.gnss else loc) \
+                if not fault.announce else Location(
+                    position=there, gnss=loc.gnss,
+                    address=fault.address or f"{fault.distance_m:.0f} m from {loc.address}",
+                    scope=fault.location_scope or f"{loc.scope}/relocated", name=loc.name)
             seed, heading = moved_view(spec, fault.distance_m, fault.bearing_deg,
                                        fault.heading_deg)
             mount = spec.mount.model_copy(update={"heading": heading})

@@ -46,6 +46,9 @@ class Location(Model):
     """Where the unit is, as the camera itself reports it (GeoLocation, scopes, sysLocation)."""
 
     position: GeoPosition
+    #: The position is the unit's own GNSS fix (GetGeoLocation ``AutoGeo``): measured where
+    #: it is, so it follows a move; false: typed by the installer, and stays as typed.
+    gnss: bool = False
     address: str = ""
     #: ONVIF ``onvif://www.onvif.org/location/...`` scope segments, e.g. ``city/wuhan``.
     scope: str = ""

@@ -162,6 +162,7 @@ def commission(
 ) -> None:
     """Record each camera's baseline: identity, position evidence, PTZ, reference views."""
     from devmgr.compliance.commission import commission as run  # noqa: PLC0415
+    from devmgr.compliance.rules.presence import position_kind  # noqa: PLC0415
     from devmgr.filings import save  # noqa: PLC0415
     from devmgr.registry import file_digest  # noqa: PLC0415
 
@@ -176,13 +177,14 @@ def commission(
             head_wait_s=head_wait, progress=status.update))
     for line in result.restored:
         say(line, to=err)
-    table = Table("camera", "target", "views", "problems")
+    table = Table("camera", "target", "position", "views", "problems")
     for key, baseline in sorted(result.baselines.items()):
-        add_row(table, key, baseline.target_id, ", ".join(v.name for v in baseline.views),
+        add_row(table, key, baseline.target_id, position_kind(baseline.inventory),
+                ", ".join(v.name for v in baseline.views),
                 "; ".join(result.problems.get(baseline.target_id, [])))
     for target_id, problems in sorted(result.problems.items()):
         if all(b.target_id != target_id for b in result.baselines.values()):
-            add_row(table, "-", target_id, "no baseline", "; ".join(problems))
+            add_row(table, "-", target_id, "", "no baseline", "; ".join(problems))
     out.print(table)
     if filing_drafts is not None and result.drafts:
         save(result.drafts, filing_drafts)

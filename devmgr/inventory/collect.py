@@ -261,6 +261,11 @@ async def device_facts(c: Collector, fields: dict[str, Any]) -> None:
         if lat is not None and lon is not None:
             fields["geolocation"] = GeoPosition(latitude=lat, longitude=lon,
                                                 elevation=elevation or 0.0)
+            entity = location.getparent()
+            auto = (entity.get("AutoGeo") or "").strip().lower() if entity is not None else ""
+            source = entity.get("GeoSource") if entity is not None else None
+            fields["geolocation_source"] = "gnss" if auto in ("true", "1") or source \
+                else "configured"
 
 
 async def media_facts(c: Collector) -> list[MediaProfile]:

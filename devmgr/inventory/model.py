@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field
 
@@ -209,6 +210,9 @@ class Inventory(Model):
     #: Service namespace -> XAddr (GetServices, else GetCapabilities).
     services: dict[str, str] = Field(default_factory=dict)
     geolocation: GeoPosition | None = None
+    #: Where ``geolocation`` comes from: ``gnss`` (the camera's own fix: GetGeoLocation
+    #: ``AutoGeo`` or a ``GeoSource``), ``configured`` (typed in), None (no position).
+    geolocation_source: Literal["gnss", "configured"] | None = None
     profiles: tuple[MediaProfile, ...] = ()
     ptz: PtzInventory | None = None
     recording_retention_days: float | None = None

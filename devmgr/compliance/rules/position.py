@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from devmgr.compliance.facts import CameraFacts, Judgement
 from devmgr.compliance.model import Finding, Severity
+from devmgr.compliance.rules.presence import position_kind
 
 ARTICLE = "Art. 7"
 RULES = ("position",)
@@ -36,9 +37,12 @@ def check(facts: CameraFacts, judged: Judgement) -> list[Finding]:
         return []
     parts = []
     if "distance_m" in problems:
-        parts.append(f"reports a position {problems['distance_m']} m from the filed one")
+        kind = position_kind(inv)
+        problems["position_kind"] = kind
+        parts.append(f"reports a position {problems['distance_m']} m from the filed one "
+                     f"(its {kind})")
     parts += [f"is a {field} {pair[1]!r}, filed as {pair[0]!r}"  # type: ignore[index]
-              for field, pair in problems.items() if field != "distance_m"]
+              for field, pair in problems.items() if field in ("manufacturer", "model")]
     return [facts.finding(
         "position", ARTICLE, Severity.MAJOR,
         f"{facts.label} {' and '.join(parts)}; correct the filing or the unit.", **problems)]

@@ -78,6 +78,23 @@ def _geo_distance(facts: CameraFacts) -> float | None:
     return reference.distance_to(inv.geolocation) if reference is not None else None
 
 
+def position_kind(inv: Inventory | None) -> str:
+    """How a reported position was obtained, in words: a GNSS fix is measured where the unit
+    is; a configured one is what an installer typed, and stays so when the unit is moved."""
+    if inv is None or inv.geolocation is None:
+        return "no position"
+    return "GNSS fix" if inv.geolocation_source == "gnss" else "configured position"
+
+
+def _compared(facts: CameraFacts) -> str:
+    """What today's position was compared with: '<kind> against <kind> at commissioning'."""
+    base = facts.baseline.inventory if facts.baseline is not None else None
+    today = position_kind(facts.inventory)
+    if base is not None and base.geolocation is not None:
+        return f"its {today} against its {position_kind(base)} at commissioning"
+    return f"its {today} against the filed position"
+
+
 def _text_evidence_changed(facts: CameraFacts) -> dict[str, tuple[object, object]]:
     inv, base = facts.inventory, facts.baseline
     if inv is None or base is None:
@@ -264,10 +281,12 @@ def _moved_finding(facts: CameraFacts) -> Finding:
     severity, why = _judged(facts, "move", Severity.MAJOR)
     rests_on: list[str] = []
     sentences: list[str] = []
+    gnss = inv is not None and inv.geolocation_source == "gnss"
     if distance is not None and distance > tolerance:
-        rests_on.append("reported position")
-        sentences.append(f"it reports a position {distance:.0f} m from where it was "
-                         f"(tolerance {tolerance:g} m)")
+        rests_on.append("GNSS position" if gnss else "reported position")
+        sentences.append(f"{'its GNSS fix is' if gnss else 'it reports a position'} "
+                         f"{distance:.0f} m from where it was (tolerance {tolerance:g} m; "
+                         f"{_compared(facts)})")
     changed = _text_evidence_changed(facts)
     if len(changed) >= 2:
         rests_on.append("location labels")
@@ -292,7 +311,8 @@ def _moved_finding(facts: CameraFacts) -> Finding:
         observed=inv.geolocation.model_dump() if inv and inv.geolocation else None,
         changed=changed, judgement=why, rests_on=rests_on,
         strength="strong" if len(rests_on) > 1 or strength == "strong" or (
-            "reported position" in rests_on) else "medium",
+            {"reported position", "GNSS position"} & set(rests_on)) else "medium",
+        position_compared=_compared(facts),
         attachment=_attachment_evidence(facts))
 
 

@@ -255,8 +255,11 @@ def get_geo_location(ctx: Context, request: Any) -> dict[str, Any]:
     where = spec.location.position
     # The orientation a camera reports is what the installer configured, not a measurement:
     # a knocked camera keeps reporting its filed heading, which is why the audit needs images.
+    # A GNSS fix is obtained internally (AutoGeo) and is no fixed, typed-in entity.
+    gnss = spec.location.gnss
     return {"Location": [{
-        "Entity": "VideoSource", "Token": "VideoSource_1", "Fixed": True,
+        "Entity": "VideoSource", "Token": "VideoSource_1", "Fixed": not gnss,
+        **({"AutoGeo": True} if gnss else {}),
         "GeoLocation": {"lon": where.longitude, "lat": where.latitude,
                         "elevation": where.elevation},
         "GeoOrientation": {"yaw": spec.mount.heading, "pitch": spec.mount.tilt,
