@@ -1,12 +1,14 @@
 """Art. 10 verdicts on switch evidence, through the CLI: precision, recall, confusions, cost.
 
     python bench/art10.py                  # 16 cameras on 2 switches, 1 run
-    python bench/art10.py --count 32 --runs 3
+    python bench/art10.py --count 22 --runs 3 --backend netns   # needs root
 
-Starts a loopback fleet whose cameras hang off two simulated access switches, files them
-(library), then runs ``devmgr commission`` and, after the faults, ``devmgr audit`` as a user
-would, and reads the audit's JSON report. The faults cycle through silent moves (another
-port of the same switch, another switch, another switch and /24), announced moves,
+Starts a fleet (``--backend loopback`` or ``netns``, where each camera has its own network
+namespace on a bridge and ARP is real) whose cameras hang off two simulated access switches,
+files them (library), then runs ``devmgr commission`` and, after the faults, ``devmgr audit``
+as a user would, and reads the audit's JSON report. The faults cycle through silent moves
+(another port of the same switch, another switch, another switch and /24, and two on the
+same port that only the picture tells: 30 m along the street, across town), announced moves,
 removals, hung services (``services_down``), re-addressings and healthy units. Printed:
 precision and recall per
 verdict, the confusions between removed, services-down, not-answering and readdressed, and
@@ -43,6 +45,9 @@ MIX: tuple[tuple[str, list[dict[str, Any]]], ...] = (
     ("moved", [{"kind": "moved", "switch": "OTHER"}]),  # another switch
     ("moved", [{"kind": "moved", "distance_m": 300.0, "announce": True}]),
     ("moved", [{"kind": "moved", "switch": "OTHER2"}, {"kind": "readdressed"}]),  # new subnet
+    # Silent, on the same port: only the picture tells (a partly overlapping view at 30 m).
+    ("moved", [{"kind": "moved", "distance_m": 30.0}]),  # the next pole along the street
+    ("moved", [{"kind": "moved", "distance_m": 3000.0}]),  # across town
     ("removed", [{"kind": "removed"}]),
     ("services-down", [{"kind": "services_down"}]),
     ("readdressed", [{"kind": "readdressed"}]),
@@ -59,10 +64,11 @@ def cli(*args: str) -> None:
         raise SystemExit(f"devmgr {args[0]} failed ({run.returncode}): {run.stderr[-2000:]}")
 
 
-def faults_for(index: int, home: Attachment, ports: int, prefix: str) -> list[dict[str, Any]]:
+def faults_for(index: int, home: Attachment, ports: int, prefix: str,
+               mix: tuple[tuple[str, list[dict[str, Any]]], ...] = MIX) -> list[dict[str, Any]]:
     faults = []
-    lap = index // len(MIX)
-    for template in MIX[index % len(MIX)][1]:
+    lap = index // len(mix)
+    for template in mix[index % len(mix)][1]:
         fault = dict(template)
         # Homes take the low ports; moves take distinct high ones.
         other = "sw-a" if home.switch == "sw-b" else "sw-b"
@@ -74,13 +80,20 @@ def faults_for(index: int, home: Attachment, ports: int, prefix: str) -> list[di
             fault.update(switch=other, port=ports - 2 - 3 * lap)
         elif fault["kind"] == "readdressed":
             # A move's re-addressing lands in another /24; a plain one stays in the fleet's.
-            third = 204 if any(f.get("switch") for f in MIX[index % len(MIX)][1]) else 203
+            third = 204 if any(f.get("switch") for f in mix[index % len(mix)][1]) else 203
             fault["address"] = f"{prefix}.{third}.{10 + index}"
         faults.append(fault)
     return faults
 
 
-def run(count: int, runs: int) -> None:
+def run(count: int, runs: int, backend: str) -> None:
+    # A camera in its own namespace keeps the one address the fleet gave it: no re-addressing
+    # there (the loopback backend covers it).
+    mix = MIX if backend == "loopback" else tuple(
+        case for case in MIX if all(f["kind"] != "readdressed" for f in case[1]))
+    if mix != MIX:
+        print("not on netns: re-addressed units, and the move to another /24 (a namespace "
+              "keeps its one address)")
     ports = max(16, count)
     specs = generate_fleet(count, seed=31)
     homes = [Attachment(switch="sw-a" if i % 2 else "sw-b", port=1 + i // 2)
@@ -88,7 +101,7 @@ def run(count: int, runs: int) -> None:
     switches = [SwitchSpec(name="sw-a", ports=ports), SwitchSpec(name="sw-b", ports=ports)]
     with tempfile.TemporaryDirectory() as tmp, Fleet(
             [FleetMember(s, attachment=a) for s, a in zip(specs, homes, strict=True)],
-            switches=switches, http_port=0, snmp_port=0) as fleet:
+            switches=switches, http_port=0, snmp_port=0, backend=backend) as fleet:
         work = Path(tmp)
         manifest = fleet.manifest()
         manifest.save(work / "fleet.json")
@@ -105,20 +118,20 @@ def run(count: int, runs: int) -> None:
         prefix = manifest.targets[0].address.rsplit(".", 2)[0]
         expected: dict[str, str] = {}
         for index, (filing, target) in enumerate(zip(filings, manifest.targets, strict=True)):
-            expected[filing.device_id] = MIX[index % len(MIX)][0]
-            faults = faults_for(index, homes[index], ports, prefix)
+            expected[filing.device_id] = mix[index % len(mix)][0]
+            faults = faults_for(index, homes[index], ports, prefix, mix)
             if faults:
                 fleet.set_faults(target.id, faults)
         began = time.monotonic()
         cli("audit", "--targets", str(work / "fleet.json"), "--registry", registry_url,
             "--no-move", "--report", str(work / "report"), "--discovery-port",
-            str(fleet.discovery_port), "-i", "127.0.0.1")
+            str(fleet.discovery_port), "-i", fleet.manager_address)
         audit_s = time.monotonic() - began
         report = json.loads((work / "report" / "audit.json").read_text(encoding="utf-8"))
         judged = {c["camera"]: c["presence"] if c["presence"] != "present" else next(
             (f["rule"] for f in c["findings"] if f["rule"] == "readdressed"), "present")
             for c in report["cameras"]}
-        print(f"{count} cameras on 2 switches; commission {commission_s:.1f} s, "
+        print(f"{count} cameras on 2 switches ({backend}); commission {commission_s:.1f} s, "
               f"audit {audit_s:.1f} s (CLI, --no-move)")
         for verdict in VERDICTS:
             said = {k for k, v in judged.items() if v == verdict}
@@ -157,8 +170,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=16)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--backend", choices=("loopback", "netns"), default="loopback")
     args = parser.parse_args()
-    run(args.count, args.runs)
+    run(args.count, args.runs, args.backend)
 
 
 if __name__ == "__main__":
