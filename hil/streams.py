@@ -18,13 +18,13 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from devmgr.inventory.collect import STREAM_SETUP
 from devmgr.media.stream import StreamError, StreamSample, sample_stream
 from hil.camera import Camera
 from hil.suite.helpers import profiles, text
 
 __all__ = ["PLAY_S", "STREAM_SETUP", "Played", "played", "settle", "start"]
 
-STREAM_SETUP = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
 #: How long each profile is played: two changes of a burnt-in clock, 20+ pictures at 10 fps.
 PLAY_S = 2.0
 

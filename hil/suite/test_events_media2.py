@@ -16,11 +16,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from devmgr.inventory.collect import STREAM_SETUP
 from hil.camera import Camera
 from hil.ptz import PtzDriver
 from hil.suite.helpers import profiles, text
 
-STREAM_SETUP = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
 MOTION = "tns1:VideoSource/MotionAlarm"
 #: How long a moved head has to raise MotionAlarm.
 EVENT_WAIT_S = 10.0

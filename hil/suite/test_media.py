@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
+from devmgr.inventory.collect import STREAM_SETUP
 from hil.camera import Camera
 from hil.errors import DeviceFault
 from hil.measure import MeasurementLog
@@ -15,7 +16,6 @@ from hil.suite.helpers import differences, profiles, text, url_host
 pytestmark = pytest.mark.hil_requires("media")
 
 ENCODINGS = {"JPEG", "MPEG4", "H264", "H265"}
-STREAM_SETUP = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
 UNKNOWN_PROFILE = "hil-no-such-profile"
 
 
