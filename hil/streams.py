@@ -19,8 +19,12 @@ from dataclasses import dataclass
 from lxml import etree
 
 from devmgr.inventory.collect import STREAM_SETUP
+from devmgr.inventory.encoders import EncoderError, parse_video_encoder
+from devmgr.inventory.model import VideoEncoder
 from devmgr.media.stream import StreamError, StreamSample, sample_stream
+from devmgr.onvif.xml import shown
 from hil.camera import Camera
+from hil.errors import DeviceFault
 from hil.suite.helpers import profiles, text
 
 __all__ = ["PLAY_S", "STREAM_SETUP", "Played", "played", "settle", "start"]
@@ -84,23 +88,22 @@ def settle(camera: Camera) -> None:
         future.exception()  # waits; what it raised is the stream tests' to report
 
 
-def _configured(profile: etree._Element) -> tuple[str, int, int, float, float]:
-    encoder = "{*}VideoEncoderConfiguration/"
-    return (text(profile, encoder + "{*}Encoding"),
-            int(text(profile, encoder + "{*}Resolution/{*}Width") or 0),
-            int(text(profile, encoder + "{*}Resolution/{*}Height") or 0),
-            float(text(profile, encoder + "{*}RateControl/{*}FrameRateLimit") or 0),
-            float(text(profile, encoder + "{*}RateControl/{*}BitrateLimit") or 0))
-
-
 def _unplayed(camera: Camera, profile: etree._Element) -> Played:
-    """A profile's stream URI and encoder configuration, before playing it."""
+    """A profile's stream URI and encoder configuration, before playing it. The configuration
+    is read as devmgr's inventory reads it: a value no camera can have is the camera's fault."""
     token = profile.get("token", "")
+    try:
+        encoder = parse_video_encoder(profile.find("{*}VideoEncoderConfiguration"))
+    except EncoderError as exc:
+        raise DeviceFault(f"{camera}: profile {shown(token)}: video encoder configuration: "
+                          f"{exc}") from None
     body = camera.must_call("media", "GetStreamUri", {"ProfileToken": token,
                                                       "StreamSetup": STREAM_SETUP})
-    encoding, width, height, fps, bitrate = _configured(profile)
-    return Played(token, text(body, "{*}MediaUri/{*}Uri"), encoding, width, height, fps,
-                  bitrate, None)
+    if encoder is None:
+        encoder = VideoEncoder()
+    return Played(token, text(body, "{*}MediaUri/{*}Uri"), encoder.encoding,
+                  encoder.width or 0, encoder.height or 0, encoder.frame_rate or 0.0,
+                  float(encoder.bitrate_kbps or 0), None)
 
 
 def _play(unplayed: Played, user: str, password: str) -> Played:

@@ -27,7 +27,7 @@ from camfleet.protocols import wsdiscovery as wsd
 from camfleet.protocols.multicast import group_socket
 from camfleet.targets import Target
 from devmgr.onvif.transport import AiohttpTransport
-from hil import discovery, reboots
+from hil import discovery, reboots, streams
 from hil.camera import Camera, Harness
 from hil.errors import DeviceFault
 from hil.measure import MeasurementLog
@@ -539,3 +539,15 @@ def test_MEDIA_6_1_1_fails_a_snapshot_that_is_no_jpeg(fleet: Fleet) -> None:
         run_case(camera, case)
     assert "is not a valid JPEG" in str(caught.value)
     assert "MEDIA-6-1-1" in str(caught.value)
+
+
+def test_an_implausible_encoder_value_fails_the_stream_tests_naming_it(fleet: Fleet) -> None:
+    """Read where the streams start, in another test's setup: the camera's garbage is its own
+    DeviceFault naming the field (the hook suppresses it, the stream tests report it), never
+    an error of whatever test happened to start the plays."""
+    case = Failing("MEDIA-6-1-1", rules=(Rule("GetProfiles", set_text(
+        "{*}VideoEncoderConfiguration/{*}Resolution/{*}Width", "NaN")),))
+    with camera_for(fleet, case) as camera, pytest.raises(DeviceFault) as caught:
+        streams.start(camera)
+    assert "video encoder configuration: width NaN is outside 16..16384" in str(caught.value)
+    assert "cam-0000" in str(caught.value)
