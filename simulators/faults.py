@@ -408,12 +408,15 @@ def effective_spec(base: CameraSpec, faults: Iterable[FaultBase]) -> CameraSpec:
         if isinstance(fault, Moved):
             loc = spec.location
             there = offset_position(loc.position, fault.distance_m, fault.bearing_deg)
-            # A GNSS fix is measured, so it follows the unit even when nobody re-types the rest.
-            moved = (loc.model_copy(update={"position": there}) if loc.gnss else loc) \
-                if not fault.announce else Location(
+            if fault.announce:
+                moved = Location(
                     position=there, gnss=loc.gnss,
                     address=fault.address or f"{fault.distance_m:.0f} m from {loc.address}",
                     scope=fault.location_scope or f"{loc.scope}/relocated", name=loc.name)
+            elif loc.gnss:  # a GNSS fix is measured: it follows the unit, re-typed or not
+                moved = loc.model_copy(update={"position": there})
+            else:
+                moved = loc
             seed, heading = moved_view(spec, fault.distance_m, fault.bearing_deg,
                                        fault.heading_deg)
             mount = spec.mount.model_copy(update={"heading": heading})
