@@ -64,7 +64,7 @@ def cli(*args: str) -> None:
         raise SystemExit(f"devmgr {args[0]} failed ({run.returncode}): {run.stderr[-2000:]}")
 
 
-def faults_for(index: int, home: Attachment, ports: int, prefix: str,
+def faults_for(index: int, home: Attachment, ports: int, fleet: Fleet,
                mix: tuple[tuple[str, list[dict[str, Any]]], ...] = MIX) -> list[dict[str, Any]]:
     faults = []
     lap = index // len(mix)
@@ -80,20 +80,14 @@ def faults_for(index: int, home: Attachment, ports: int, prefix: str,
             fault.update(switch=other, port=ports - 2 - 3 * lap)
         elif fault["kind"] == "readdressed":
             # A move's re-addressing lands in another /24; a plain one stays in the fleet's.
-            third = 204 if any(f.get("switch") for f in mix[index % len(mix)][1]) else 203
-            fault["address"] = f"{prefix}.{third}.{10 + index}"
+            moved = any(f.get("switch") for f in mix[index % len(mix)][1])
+            fault["address"] = fleet.spare_address(index, other_subnet=moved)
         faults.append(fault)
     return faults
 
 
 def run(count: int, runs: int, backend: str) -> None:
-    # A camera in its own namespace keeps the one address the fleet gave it: no re-addressing
-    # there (the loopback backend covers it).
-    mix = MIX if backend == "loopback" else tuple(
-        case for case in MIX if all(f["kind"] != "readdressed" for f in case[1]))
-    if mix != MIX:
-        print("not on netns: re-addressed units, and the move to another /24 (a namespace "
-              "keeps its one address)")
+    mix = MIX
     ports = max(16, count)
     specs = generate_fleet(count, seed=31)
     homes = [Attachment(switch="sw-a" if i % 2 else "sw-b", port=1 + i // 2)
@@ -115,11 +109,10 @@ def run(count: int, runs: int, backend: str) -> None:
         cli("commission", "--targets", str(work / "fleet.json"), "--registry", registry_url,
             "--no-move")
         commission_s = time.monotonic() - began
-        prefix = manifest.targets[0].address.rsplit(".", 2)[0]
         expected: dict[str, str] = {}
         for index, (filing, target) in enumerate(zip(filings, manifest.targets, strict=True)):
             expected[filing.device_id] = mix[index % len(mix)][0]
-            faults = faults_for(index, homes[index], ports, prefix, mix)
+            faults = faults_for(index, homes[index], ports, fleet, mix)
             if faults:
                 fleet.set_faults(target.id, faults)
         began = time.monotonic()

@@ -102,8 +102,8 @@ class SharedTransports:
     turns the N² Hello/Bye deliveries of N cameras into N. ``placement`` is entered whenever
     the camera opens sockets (start, reboot, a replaced unit coming up): on the netns backend
     it switches into the camera's network namespace, so sockets land there every time. A
-    camera with a placement of its own cannot be ``readdressed``: its namespace's interface
-    holds the one address the fleet gave it.
+    ``readdressed`` camera there moves to an address its namespace's interface holds: the
+    fleet gives it one first (``NetnsNetwork.add_address``).
     """
 
     http: HttpServer = field(default_factory=HttpServer)
@@ -111,11 +111,6 @@ class SharedTransports:
     #: One pysnmp engine for all the loop's cameras (~60 KiB per camera instead of ~700).
     snmp: SnmpAgentHost | None = None
     placement: SocketPlacement = _here
-
-    @property
-    def readdressable(self) -> bool:
-        """Whether cameras on these transports may move to another address of this host."""
-        return self.placement is _here
 
 
 class SimulatedCamera:
@@ -265,7 +260,8 @@ class SimulatedCamera:
         actions = [f for f in faults if f.kind in ACTIONS]
         new_address = effective_spec(self.base_spec, lasting).network.address
         if new_address != self.address:
-            self._check_readdressable(new_address)
+            async with self._shared.placement():
+                self._check_readdressable(new_address)
         was_removed = self.status is CameraStatus.REMOVED
         # Taken away, or hung: silent either way (the switch tells them apart).
         removed = any(isinstance(f, Removed | ServicesDown) for f in lasting)
@@ -288,12 +284,8 @@ class SimulatedCamera:
                 await self.reboot()
 
     def _check_readdressable(self, address: str) -> None:
-        """Refuse a move the camera could not complete, before anything changes."""
-        if not self._shared.readdressable:
-            raise FaultRefusedError(
-                f"camera {self.base_spec.id} cannot be readdressed to {address}: it lives in a "
-                "network namespace whose interface has the one address the fleet assigned "
-                f"({self.address}); use a loopback fleet or a lone camera for this fault")
+        """Refuse a move the camera could not complete, before anything changes (called where
+        its sockets are placed: in its network namespace, if it has one)."""
         wanted = [(socket.SOCK_STREAM, self.http.port, "HTTP"),
                   (socket.SOCK_STREAM, self.streams.port, "RTSP")]
         if self.snmp is not None:
@@ -311,7 +303,8 @@ class SimulatedCamera:
                     raise FaultRefusedError(
                         f"camera {self.base_spec.id} cannot be readdressed to {address}: "
                         f"binding its {what} port {port} there fails ({exc.strerror}); on the "
-                        "loopback any free 127.0.0.0/8 address works") from exc
+                        "loopback any free 127.0.0.0/8 address works, in a network namespace "
+                        "one its interface holds (a netns fleet adds it)") from exc
 
     async def _readdress(self, address: str) -> None:
         """Point every protocol at ``address``; sockets still open on the old one are closed

@@ -252,9 +252,11 @@ class Readdressed(FaultBase):
     same unit). Clearing the fault moves it back.
 
     ``address`` must be one the camera's host can bind: any 127.0.0.0/8 address on the
-    loopback (a lone camera, a ``CameraHost``, a loopback fleet). A camera in a network
-    namespace of its own (the netns backend) refuses the fault: its namespace's interface has
-    exactly one address, which the fleet assigned.
+    loopback (a lone camera, a ``CameraHost``, a loopback fleet). On the netns backend the
+    fleet moves the camera's interface to it: a free address of the fleet's subnet, or of
+    another private /24, whose gateway the fleet's bridge then plays (``Fleet.spare_address``
+    names free ones); the old address is gone, ARP included. A worker in a container (the
+    docker backend) refuses the fault.
     """
 
     kind: Literal["readdressed"] = "readdressed"

@@ -34,10 +34,26 @@ class LoopbackBlock:
     addresses: list[str]
     _fd: int | None = field(default=None, repr=False)
 
+    def spare_address(self, index: int, *, other_subnet: bool = False) -> str:
+        """The ``index``-th address for a re-addressed camera: in the block's x.y.203.0/24,
+        or with ``other_subnet`` its x.y.204.0/24, both away from the cameras' own."""
+        block = ipaddress.IPv4Network(f"{self.addresses[0]}/16", strict=False)
+        return str(block.network_address + ((204 if other_subnet else 203) << 8) + 10 + index)
+
     def release(self) -> None:
         if self._fd is not None:
             os.close(self._fd)  # closing the descriptor drops the flock
             self._fd = None
+
+
+def default_ports() -> tuple[int, int]:
+    """HTTP and SNMP ports: the standard ones where we may bind them."""
+    return (80, 161) if os.geteuid() == 0 else (8080, 1161)
+
+
+def default_rtsp_port() -> int:
+    """RTSP's standard port where we may bind it."""
+    return 554 if os.geteuid() == 0 else 8554
 
 
 def claim_loopback_block(count: int, base: str | None = None, port: int = 80) -> LoopbackBlock:

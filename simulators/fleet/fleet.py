@@ -26,12 +26,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import Enum
 from multiprocessing.connection import Connection
@@ -49,12 +47,18 @@ from camfleet.targets import (
     TargetsFile,
 )
 from simulators.faults import ACTIONS, FAULT_KINDS, effective_spec, fault_to_json, parse_fault
-from simulators.fleet.addresses import LoopbackBlock, claim_loopback_block
+from simulators.fleet.addresses import (
+    LoopbackBlock,
+    claim_loopback_block,
+    default_ports,
+    default_rtsp_port,
+)
 from simulators.fleet.control import ControlServer
 from simulators.fleet.errors import FleetError, NoSuchCamera
 from simulators.fleet.generate import FleetMember, generate_fleet
+from simulators.fleet.netns._errors import NetnsError
 from simulators.fleet.switching import FleetSwitches
-from simulators.fleet.worker import CameraLaunch, WorkerOptions
+from simulators.fleet.worker import CameraLaunch, WorkerOptions, spawn_local_worker
 from simulators.spec import CameraSpec, LivingWorld
 from simulators.switch.model import SwitchSpec
 
@@ -78,16 +82,6 @@ class FleetState(Enum):
     CREATED = "created"
     RUNNING = "running"
     STOPPED = "stopped"
-
-
-def default_ports() -> tuple[int, int]:
-    """HTTP and SNMP ports: the standard ones where we may bind them."""
-    return (80, 161) if os.geteuid() == 0 else (8080, 1161)
-
-
-def default_rtsp_port() -> int:
-    """RTSP's standard port where we may bind it."""
-    return 554 if os.geteuid() == 0 else 8554
 
 
 class Fleet:
@@ -229,8 +223,9 @@ class Fleet:
             spec = spec.model_copy(update={"snmp": spec.snmp.model_copy(
                 update={"port": self._snmp_port})})
             self._launched[spec.id] = spec
-            if namespace is not None:
+            if namespace is not None:  # a camera filed as re-addressed starts there
                 self._netns_of[spec.id] = namespace
+                self._move_namespace(spec.id, self._faults[spec.id])
             launches.append(CameraLaunch(spec, [fault_to_json(f) for f in member.faults],
                                          namespace))
         return launches
@@ -243,6 +238,30 @@ class Fleet:
             self.switches.on_power = self._power_changed
             for camera_id in self._launched:
                 self._place(camera_id)
+
+    def _move_namespace(self, camera_id: str, faults: list[dict[str, Any]],
+                        step: Callable[[], object] = lambda: None) -> None:
+        """Take ``step`` (the worker applying faults); on netns, with the camera's interface
+        moved to the address the faults put it on."""
+        namespace = self._netns_of.get(camera_id)
+        if namespace is None:
+            step()
+            return
+        address = effective_spec(self._launched[camera_id],
+                                 [parse_fault(f) for f in faults]).network.address
+        try:
+            self._network.move_address(namespace, address, step)
+        except NetnsError as exc:
+            raise FleetError(f"{camera_id} cannot be readdressed to {address}: {exc}") from exc
+
+    def spare_address(self, index: int, *, other_subnet: bool = False) -> str:
+        """A free address to re-address a camera to (a ``readdressed`` fault): the
+        ``index``-th of the fleet's subnet, or with ``other_subnet`` of another /24."""
+        addresses = self._block or self._network  # a LoopbackBlock or a NetnsNetwork
+        if self.backend == "docker" or addresses is None:
+            raise FleetError(f"a {self.backend} fleet here cannot re-address its cameras")
+        spare: str = addresses.spare_address(index, other_subnet=other_subnet)
+        return spare
 
     def _set_link(self, camera_id: str) -> None:
         """netns: a removed or unpowered camera's bridge port goes down (ARP dies with it)."""
@@ -296,21 +315,12 @@ class Fleet:
             self._container_of = {camera.camera_id: worker.container_id for camera, (worker, _)
                                   in zip(self._network.cameras, spawned, strict=True)}
         else:
-            spawned = [self._spawn_local_worker() for _ in range(self._worker_count)]
+            spawned = [spawn_local_worker() for _ in range(self._worker_count)]
         for process, conn in spawned:
             conn.send(options)
             self._processes.append(process)
             self._conns.append(conn)
             self._locks.append(threading.Lock())
-
-    @staticmethod
-    def _spawn_local_worker() -> tuple[subprocess.Popen[bytes], Connection]:
-        parent_sock, child_sock = socket.socketpair()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "simulators.fleet.worker", str(child_sock.fileno())],
-            pass_fds=[child_sock.fileno()], stdin=subprocess.DEVNULL)
-        child_sock.close()
-        return process, Connection(parent_sock.detach())
 
     def _receive(self, worker: int, what: str) -> Any:
         conn = self._conns[worker]
@@ -397,7 +407,8 @@ class Fleet:
             parsed = [fault_to_json(parse_fault(f)) for f in faults]
         except ValueError as exc:  # pydantic's ValidationError is a ValueError
             raise FleetError(f"invalid fault for {camera_id}: {exc}") from exc
-        self._call(camera_id, "faults", camera_id, self._worker_faults(camera_id, parsed))
+        self._move_namespace(camera_id, parsed, lambda: self._call(
+            camera_id, "faults", camera_id, self._worker_faults(camera_id, parsed)))
         self._faults[camera_id] = [f for f in parsed if f["kind"] not in ACTIONS]
         self._place(camera_id)
         return self._faults[camera_id]

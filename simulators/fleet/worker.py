@@ -27,6 +27,8 @@ import importlib
 import logging
 import os
 import resource
+import socket
+import subprocess
 import sys
 import threading
 from collections.abc import AsyncIterator
@@ -66,8 +68,19 @@ class WorkerOptions:
     discovery_port: int = wsd.PORT
     group_interface: str = "127.0.0.1"
     #: The worker runs inside its cameras' network namespace (a container): its interface
-    #: has the one address the fleet assigned, so cameras there cannot be ``readdressed``.
+    #: has the one address the fleet assigned, so a ``readdressed`` fault is refused there.
     own_namespace: bool = False
+
+
+def spawn_local_worker() -> tuple[subprocess.Popen[bytes], Connection]:
+    """A worker as ``python -m simulators.fleet.worker <fd>``, and the supervisor's end of
+    its socket pair."""
+    parent_sock, child_sock = socket.socketpair()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulators.fleet.worker", str(child_sock.fileno())],
+        pass_fds=[child_sock.fileno()], stdin=subprocess.DEVNULL)
+    child_sock.close()
+    return process, Connection(parent_sock.detach())
 
 
 def worker_main(conn: Connection) -> None:

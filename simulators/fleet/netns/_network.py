@@ -17,9 +17,11 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from camfleet.files import write_atomic
 from camfleet.protocols.wsdiscovery import MULTICAST_GROUP
@@ -93,6 +95,13 @@ class _Layout:
     manager: ipaddress.IPv4Address
     group: int
     hosts: list[NamespaceHost] = field(default_factory=list)
+    #: Subnets a re-addressed camera moved into, each with its gateway (our bridge's address
+    #: there), in the order they were added.
+    extra: dict[ipaddress.IPv4Network, ipaddress.IPv4Address] = field(default_factory=dict)
+    #: Cameras moved off the address they were created with: namespace -> address now.
+    answering: dict[str, str] = field(default_factory=dict)
+    #: The /24 :meth:`NetnsNetwork.spare_address` offers for moves to another subnet.
+    spare: ipaddress.IPv4Network | None = None
 
 
 class NetnsNetwork:
@@ -179,10 +188,114 @@ class NetnsNetwork:
     def set_link(self, namespace: str, *, up: bool) -> None:
         """Bring the bridge port of ``namespace``'s camera up or down: a camera taken off its
         pole (or whose PoE is off) has no link, so nothing of it, not even ARP, crosses."""
+        ip("link", "set", "dev", self._host(namespace).host_interface, "up" if up else "down")
+
+    def _host(self, namespace: str) -> NamespaceHost:
         host = next((h for h in self._require().hosts if h.name == namespace), None)
-        if host is None or not host.host_interface:
+        if host is None:
             raise NetnsError(f"no camera namespace {namespace!r} in fleet network {self.prefix}")
-        ip("link", "set", "dev", host.host_interface, "up" if up else "down")
+        return host
+
+    # -- re-addressing (a ``readdressed`` camera) ---------------------------------------------
+    def spare_address(self, index: int, *, other_subnet: bool = False) -> str:
+        """A free address to re-address a camera to: the ``index``-th from the top of the
+        fleet's subnet, or, with ``other_subnet``, the ``index``-th host of a /24 of the pool
+        that is free now (the same one for every call; :meth:`add_address` claims it)."""
+        layout = self._require()
+        if other_subnet:
+            if layout.spare is None:
+                with state_lock():
+                    layout.spare = pick_subnet(1, networks_in_use(), _fleets_subnets())
+            return str(layout.spare.network_address + 10 + index)
+        address = layout.subnet.broadcast_address - 1 - index
+        if address <= ipaddress.IPv4Address(layout.hosts[-1].address):
+            raise NetnsError(f"fleet network {self.prefix} has no spare address {index}")
+        return str(address)
+
+    def add_address(self, namespace: str, address: str) -> None:
+        """Give camera ``namespace`` the address it is about to answer on, beside its current
+        one (its sockets move over, then :meth:`keep_only_address` drops the old one).
+
+        In the fleet's subnet, any host address no other camera or the manager holds.
+        Elsewhere, a host of a private /24 that nothing in the root namespace routes and no
+        other fleet holds: the bridge gets that /24's first host, as the subnet's gateway, and
+        the camera a route to the manager's subnet through it. The camera still has no default
+        route: it reaches the segment and nothing else.
+        """
+        layout = self._require()
+        host = self._host(namespace)
+        wanted = ipaddress.IPv4Address(address)
+        if wanted in layout.subnet:
+            subnet = layout.subnet
+            others = {layout.manager, subnet.network_address, subnet.broadcast_address,
+                      *(ipaddress.IPv4Address(h.address) for h in layout.hosts if h != host)}
+            if wanted in others:
+                raise NetnsError(f"{wanted} is taken in fleet network {self.prefix} (the "
+                                 "manager, another camera, or the subnet's own address)")
+        else:
+            subnet = ipaddress.IPv4Network(f"{wanted}/24", strict=False)
+            self._claim_subnet(subnet)
+            if wanted in (layout.extra[subnet], subnet.broadcast_address):
+                raise NetnsError(f"{wanted} is the gateway or broadcast address of {subnet}")
+        # Back home: the route to the manager's subnet through a gateway makes way for the
+        # address's own.
+        lines = [f"route del {layout.subnet} via {route['gateway']}"
+                 for route in _one(ip("-j", "route", "show", str(layout.subnet),
+                                      namespace=host.name)) if route.get("gateway")]
+        lines.append(f"addr replace {wanted}/{subnet.prefixlen} dev {host.interface}")
+        with entered(host.name):
+            # Else deleting the old (primary) address of the subnet takes the new one with it.
+            Path(f"/proc/sys/net/ipv4/conf/{host.interface}/promote_secondaries").write_text("1")
+        ip_batch(lines, namespace=host.name)
+        route = (_one(ip("-j", "route", "get", str(wanted))) or [{}])[0]
+        if route.get("dev") != self.bridge:
+            raise NetnsError(f"refusing {wanted}: the root namespace routes it to "
+                             f"{route or 'nothing'}, not our bridge {self.bridge}")
+
+    def move_address(self, namespace: str, address: str, step: Callable[[], object]) -> None:
+        """Take ``step`` (the camera's sockets moving over) with camera ``namespace`` holding
+        ``address`` beside its current one, then ``address`` alone; a failed step leaves it
+        where it was. Without a change of address, just the step."""
+        layout = self._require()
+        before = layout.answering.get(namespace, self._host(namespace).address)
+        if address == before:
+            step()
+            return
+        self.add_address(namespace, address)
+        try:
+            step()
+        except BaseException:
+            self.keep_only_address(namespace, before)
+            raise
+        self.keep_only_address(namespace, address)
+        layout.answering[namespace] = address
+
+    def _claim_subnet(self, subnet: ipaddress.IPv4Network) -> None:
+        layout = self._require()
+        if subnet in layout.extra:
+            return
+        with state_lock():
+            check_subnet(subnet, 2, [*networks_in_use(), *_fleets_subnets()])
+            gateway = next(subnet.hosts())
+            ip("addr", "add", f"{gateway}/{subnet.prefixlen}", "dev", self.bridge)
+            layout.extra[subnet] = gateway
+            self._write_record()
+
+    def keep_only_address(self, namespace: str, address: str) -> None:
+        """Drop every address of camera ``namespace`` but ``address`` (its old one is dead:
+        ARP for it goes unanswered); outside the fleet's subnet it reaches the manager through
+        that subnet's gateway."""
+        layout = self._require()
+        host = self._host(namespace)
+        wanted = ipaddress.IPv4Address(address)
+        shown = _one(ip("-j", "addr", "show", "dev", host.interface, namespace=host.name))
+        lines = [f"addr del {info['local']}/{info['prefixlen']} dev {host.interface}"
+                 for link in shown for info in link.get("addr_info", [])
+                 if info.get("family") == "inet" and info.get("local") != str(wanted)]
+        gateway = next((gw for net, gw in layout.extra.items() if wanted in net), None)
+        if gateway is not None:
+            lines.append(f"route replace {layout.subnet} via {gateway} dev {host.interface}")
+        ip_batch(lines, namespace=host.name)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def create(self) -> NetnsNetwork:
@@ -199,10 +312,7 @@ class NetnsNetwork:
                 subnet = self._requested_subnet
                 check_subnet(subnet, self.count, used)
             else:
-                taken = [ipaddress.IPv4Network(record["subnet"])
-                         for record in read_records().values()
-                         if record.get("subnet") and owner_alive(record)]
-                subnet = pick_subnet(self.count, used, taken)
+                subnet = pick_subnet(self.count, used, _fleets_subnets())
             addresses = list(itertools.islice(subnet.hosts(), self.count + 1))
             layout = _Layout(subnet=subnet, manager=addresses[0],
                              group=pick_group(links(), [r for r in read_records().values()
@@ -239,6 +349,7 @@ class NetnsNetwork:
         layout = self._require()
         record = {"prefix": self.prefix, "pid": os.getpid(),
                   "start_time": process_start_time(os.getpid()), "subnet": str(layout.subnet),
+                  "extra_subnets": [str(net) for net in layout.extra],
                   "group": layout.group, "count": self.count, "created": time.time()}
         STATE_DIR.mkdir(mode=0o755, exist_ok=True)
         write_atomic(record_path(self.prefix), json.dumps(record).encode())
@@ -338,6 +449,19 @@ class NetnsNetwork:
         _LOG.warning("removing stale fleet network %s left by pid %s", self.prefix,
                      owner.get("pid") if owner else "?")
         teardown(self.prefix, None, record_group(owner))
+
+
+def _one(json_text: str) -> list[dict[str, Any]]:
+    """The list ``ip -j`` printed (empty if it printed nothing)."""
+    values = json_values(json_text)
+    return list(values[0]) if values else []
+
+
+def _fleets_subnets() -> list[ipaddress.IPv4Network]:
+    """The subnets live fleets hold (their own, and those re-addressed cameras moved into)."""
+    return [ipaddress.IPv4Network(net) for record in read_records().values()
+            if owner_alive(record)
+            for net in [record.get("subnet"), *record.get("extra_subnets", [])] if net]
 
 
 @functools.cache

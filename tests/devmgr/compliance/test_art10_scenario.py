@@ -30,6 +30,7 @@ from simulators.fleet.generate import FleetMember, generate_fleet
 from simulators.switch.model import Attachment, SwitchSpec
 from tests.clients import requires_netsnmp
 from tests.conftest import free_udp_port
+from tests.simulators.fleet.backends import require
 
 #: A module fixture commissions and audits a whole fleet (moves, snapshots, PTZ travel):
 #: on two loaded cores its setup alone has taken over pytest-timeout's default 120 s.
@@ -73,8 +74,13 @@ class Scenario:
     report: AuditReport
 
 
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+@pytest.fixture(scope="module", params=["loopback", "netns"])
+def scenario(request: pytest.FixtureRequest,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+    """On loopback, and on netns: each camera in its own namespace behind a bridge, where
+    ARP, a re-addressing (also into another /24) and a pulled link are real."""
+    backend = request.param
+    require(backend)
     specs = generate_fleet(len(CASES), seed=23)
     filings = fleet_filings(specs, accepted_on=TODAY - timedelta(days=30))
     members = [FleetMember(spec, attachment=Attachment(switch="sw-a" if i % 2 else "sw-b",
@@ -83,7 +89,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     switches = [SwitchSpec(name="sw-a", ports=8), SwitchSpec(name="sw-b", ports=8)]
     port = free_udp_port()
     db = tmp_path_factory.mktemp("art10") / "registry.sqlite"
-    with Fleet(members, switches=switches, discovery_port=port) as fleet, \
+    with Fleet(members, switches=switches, discovery_port=port, backend=backend) as fleet, \
             Registry.open(db) as registry:
         manifest = fleet.manifest()
         registry.put_filings([(f.device_id, f.model_copy(update={
@@ -95,17 +101,19 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
                       if b.attachment) == [f"sw-{s} port Gi1/0/{n}, VLAN 1" for s in "ab"
                                            for n in range(1, 6) if s == "b" or n < 5]
         assert all(b.attachment is not None for b in result.baselines.values())
-        prefix = manifest.targets[0].address.rsplit(".", 2)[0]
         keyed = {}
-        for filing, target, case in zip(filings, manifest.targets, CASES, strict=True):
+        for index, (filing, target, case) in enumerate(zip(filings, manifest.targets, CASES,
+                                                           strict=True)):
             keyed[filing.device_id] = case
-            faults = [dict(f, address=f"{prefix}.{210 if f.get('address') == 'SUBNET' else 202}.9")
-                      if f["kind"] == "readdressed" else f for f in case.faults]
+            faults = [dict(f, address=fleet.spare_address(
+                index, other_subnet=f.get("address") == "SUBNET"))
+                if f["kind"] == "readdressed" else f for f in case.faults]
             if faults:
                 fleet.set_faults(target.id, faults)
         options = AuditOptions(
             settings=AuditSettings(removed_after=2), operator="test", move=False,
-            discovery=DiscoveryOptions(interfaces=("127.0.0.1",), port=port, wait_s=1.0))
+            discovery=DiscoveryOptions(interfaces=(fleet.manager_address,), port=port,
+                                       wait_s=1.0))
         report = asyncio.run(audit(manifest, registry, options))
         yield Scenario(cases=keyed, report=report)
 

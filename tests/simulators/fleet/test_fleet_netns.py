@@ -9,6 +9,7 @@ iproute2, docker without a daemon or its image.
 from __future__ import annotations
 
 import asyncio
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -119,17 +120,54 @@ async def test_sockets_reopen_inside_the_namespace_after_reboot_and_replacement(
         fleet.clear_faults(replaced.id)
 
 
-async def test_readdressed_is_refused_in_a_namespace_and_changes_nothing(
-        fleet: Fleet, manifest: TargetsFile) -> None:
-    """The namespace's interface has the one address the fleet gave it (see faults.Readdressed)."""
-    target = manifest.targets[2]
-    with pytest.raises(FleetError, match="network namespace"):
-        fleet.add_fault(target.id, {"kind": "readdressed", "address": "127.0.9.9"})
-    assert fleet.faults(target.id) == []
-    assert fleet.truth(target.id)["spec"]["network"]["address"] == target.address
+async def serial_at(target: Target) -> str:
     async with onvif_client(target) as client:
-        info = await (await client.create_devicemgmt_service()).GetDeviceInformation()
-    assert info.SerialNumber == target.serial
+        return str((await (await client.create_devicemgmt_service()).GetDeviceInformation())
+                   .SerialNumber)
+
+
+def http_answers(address: str, port: int) -> bool:
+    try:
+        socket.create_connection((address, port), timeout=1.0).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("other_subnet", [False, True], ids=["same-subnet", "another-subnet"])
+async def test_a_readdressed_camera_answers_on_its_new_address_only(
+        fleet: Fleet, manifest: TargetsFile, other_subnet: bool) -> None:
+    """The fleet moves the camera's interface (another /24 through a gateway on the bridge):
+    ONVIF and discovery answer there, the old address is dead; clearing the fault moves it
+    back. A container keeps the one address Docker gave it and refuses, changing nothing."""
+    target = manifest.targets[2 + other_subnet]
+    if fleet.backend == "docker":
+        with pytest.raises(FleetError, match="cannot re-address"):
+            fleet.spare_address(0, other_subnet=other_subnet)
+        with pytest.raises(FleetError, match="cannot be readdressed"):
+            fleet.add_fault(target.id, {"kind": "readdressed", "address": "10.99.0.9"})
+        assert fleet.faults(target.id) == []
+        assert await serial_at(target) == target.serial
+        return
+    new = fleet.spare_address(0, other_subnet=other_subnet)
+    assert (new.rsplit(".", 1)[0] == target.address.rsplit(".", 1)[0]) is not other_subnet
+    fleet.add_fault(target.id, {"kind": "readdressed", "address": new})
+    try:
+        assert await serial_at(target.model_copy(update={"address": new})) == target.serial
+        found = probe(fleet.discovery_port, interface=fleet.manager_address)
+        assert new in found
+        assert target.address not in found
+        assert not http_answers(target.address, target.http_port)
+        netns = manifest.fleet.members[target.id].netns if manifest.fleet else None
+        inside = subprocess.run([*ip_inside(netns, None), "-o", "-4", "addr", "show", "eth0"],
+                                capture_output=True, text=True, check=True).stdout
+        assert f"inet {new}/" in inside
+        assert f"inet {target.address}/" not in inside
+    finally:
+        fleet.clear_faults(target.id)
+    assert await serial_at(target) == target.serial
+    assert not http_answers(new, target.http_port)
+    assert target.address in probe(fleet.discovery_port, interface=fleet.manager_address)
 
 
 def test_stopping_removes_namespaces_bridge_and_workers() -> None:
