@@ -31,9 +31,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from devmgr.compliance.baseline import Baseline
 from devmgr.registry import Registry
 from devmgr.snmp import snmp_identity_for_target
 from devmgr.switches import read_switches
+from devmgr.vision import scene_match
 from scenarios.fleet_filings import fleet_filings
 from simulators.fleet.fleet import Fleet
 from simulators.fleet.generate import FleetMember, generate_fleet
@@ -137,7 +139,32 @@ def run(count: int, runs: int, backend: str) -> None:
                              if expected[k] in absent and judged.get(k) != expected[k])
         print(f"  confusions between {', '.join(absent)}: {sum(confusions.values())} "
               f"{dict(confusions) or ''}")
+        fingerprints(registry_url, report, {k: (mix[i % len(mix)][1] or [{}])[0]
+                                             for i, k in enumerate(expected)})
         measure_cost(fleet, runs)
+
+
+def fingerprints(registry_url: str, report: dict[str, Any],
+                 fault: dict[str, dict[str, Any]]) -> None:
+    """The scene fingerprints commissioning recorded, found in today's pictures: healthy
+    units' views (in place), and the silent moves the picture has to tell."""
+    moves = {30.0: "30 m along the street", 3000.0: "across town"}
+    found: dict[str, list[float]] = {"in place": [], **{name: [] for name in moves.values()}}
+    with Registry.open(registry_url) as registry:
+        baselines = registry.baselines(Baseline)
+        for camera in report["cameras"]:
+            baseline = baselines.get(camera["camera"])
+            faulted = fault.get(camera["camera"], {})
+            which = moves.get(faulted.get("distance_m", 0.0)) if faulted else "in place"
+            if baseline is None or which is None:
+                continue
+            for view in camera["views"]:
+                ref, jpeg = baseline.view(view["name"]), registry.snapshot(view["current_image"])
+                if ref is not None and ref.fingerprint and jpeg is not None:
+                    found[which].append(scene_match(ref.fingerprint, jpeg) or 0.0)
+    print("  scene fingerprint found in today's view: " + "; ".join(
+        f"{name} {min(shares):.0%}-{max(shares):.0%} ({len(shares)} views)"
+        for name, shares in found.items() if shares))
 
 
 def measure_cost(fleet: Fleet, runs: int) -> None:

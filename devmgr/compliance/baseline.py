@@ -3,8 +3,8 @@
 A baseline is the camera's full inventory at commissioning (identity, position evidence, PTZ
 limits, spaces and presets, recording, security settings), the home position, and one
 reference snapshot per view (home and each preset, or the current view of a fixed camera),
-each with the PTZ position at which it was taken. The snapshots live in the registry's
-snapshot store, named by SHA-256.
+each with the PTZ position at which it was taken and a fingerprint of its scene. The
+snapshots live in the registry's snapshot store, named by SHA-256.
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ class ReferenceView(Model):
     hfov_deg: float | None = None
     #: Why this view can never be judged (uniform, too dark, featureless); empty: it can.
     unjudgeable: str = ""
+    #: The scene's fingerprint (``devmgr.vision.scene_fingerprint``: keypoints, no picture);
+    #: empty: too plain for one, or a baseline from before fingerprints.
+    fingerprint: str = ""
 
 
 class Baseline(Model):

@@ -32,7 +32,7 @@ from devmgr.onvif.errors import OnvifError
 from devmgr.onvif.session import DEFAULT_TIMEOUTS, OnvifPool, OnvifSession, Timeouts
 from devmgr.registry import AuditTrail, Registry, SweepId, default_operator
 from devmgr.switches import locate, read_switches
-from devmgr.vision import baseline_problem
+from devmgr.vision import baseline_problem, scene_fingerprint
 
 #: When neither the filing nor the option gives the field of view.
 DEFAULT_HFOV_DEG = 60.0
@@ -168,8 +168,8 @@ async def commission(targets: TargetsFile, registry: Registry, *, move: bool = T
                 return
             stored = store_views(registry, trail, target, capture)
             # A view that can never be judged is said now, with what to do, not at every
-            # audit as a major finding.
-            unjudgeable = [await asyncio.to_thread(baseline_problem, v.jpeg) for v, _ in stored]
+            # audit as a major finding; the others get their scene's fingerprint.
+            looked = [await asyncio.to_thread(reference_scene, v.jpeg) for v, _ in stored]
             key = keys[target.id]
             filing = filings.get(key)
             baseline = Baseline(
@@ -178,8 +178,8 @@ async def commission(targets: TargetsFile, registry: Registry, *, move: bool = T
                     filing.horizontal_field_angle if filing else None) or DEFAULT_HFOV_DEG,
                 views=tuple(ReferenceView(name=v.name, position=v.position, snapshot=d,
                                           taken_at=v.taken_at, hfov_deg=v.hfov_deg,
-                                          unjudgeable=why)
-                            for (v, d), why in zip(stored, unjudgeable, strict=True)),
+                                          unjudgeable=why, fingerprint=print_)
+                            for (v, d), (why, print_) in zip(stored, looked, strict=True)),
                 attachment=locate(inv.mac or target.mac or "", switches))
             registry.record_baselines(sweep_id, [(key, target.id, inv.device.serial,
                                                   baseline)])
@@ -199,6 +199,13 @@ async def commission(targets: TargetsFile, registry: Registry, *, move: bool = T
         async with OnvifPool(limit=64, timeouts=timeouts) as pool:
             await asyncio.gather(*(one(pool, inv) for inv in inventories))
     return result
+
+
+def reference_scene(jpeg: bytes) -> tuple[str, str]:
+    """Why a reference view can never be judged ("" if it can), and its scene's fingerprint
+    ("" if it cannot be judged)."""
+    problem = baseline_problem(jpeg)
+    return problem, "" if problem else scene_fingerprint(jpeg)
 
 
 def filing_draft(inv: Inventory, *, index: int, centre: str = "00000000",

@@ -91,6 +91,11 @@ class ViewEvidence(Model):
     #: A good view of an earlier audit, in light like today's, that a suspected obstruction
     #: was also judged against (SHA-256; empty: none was needed or there was none).
     light_reference: str = ""
+    #: Share of the view's commissioning fingerprint found in today's picture, where the
+    #: comparison could not align the two (None: not asked, or no fingerprint).
+    scene_match: float | None = None
+    #: Another of the camera's own views whose scene today's picture shows instead.
+    shows_view: str = ""
 
 
 CameraStatus = Literal["compliant", "findings", "removed", "not-answering", "unfiled"]

@@ -16,7 +16,15 @@ from devmgr.compliance.baseline import (
 )
 from devmgr.compliance.capture import Capture, CapturedView
 from devmgr.compliance.model import ViewEvidence
-from devmgr.vision import GRID_COLS, GRID_ROWS, baseline_problem, compare_views
+from devmgr.vision import (
+    GRID_COLS,
+    GRID_ROWS,
+    SCENE_ELSEWHERE_MAX,
+    SCENE_SHOWN_MIN,
+    baseline_problem,
+    compare_views,
+    scene_match,
+)
 
 __all__ = ["compare"]
 
@@ -98,10 +106,9 @@ def _judge(baseline: Baseline, ref: ReferenceView, now: CapturedView, base_jpeg:
         return seen.model_copy(update={"verdicts": ("unusable",), "reason": str(exc)})
     if result.verdicts == {"elsewhere"} and not baseline_problem(now.jpeg):
         # Today's picture is about as clear as the baseline and has detail, yet nothing of
-        # the one is in the other: another place, or a re-aim beyond recognition.
-        return seen.model_copy(update={"verdicts": ("elsewhere",), "reason": (
-            "today's picture is clear and detailed but has none of the baseline's scene: "
-            "it looks at another place")})
+        # the one is in the other: another place, a re-aim beyond recognition, or another of
+        # its own views. The fingerprints tell which.
+        return _elsewhere(baseline, ref, now.jpeg, seen)
     if result.verdicts & {"unusable", "elsewhere"}:
         # The baseline could be judged, today's picture cannot (night without IR, dense
         # fog, a capped lens, a featureless view): not judged now, retried next audit.
@@ -122,6 +129,31 @@ def _judge(baseline: Baseline, ref: ReferenceView, now: CapturedView, base_jpeg:
         "obstructed_tiles": result.obstructed_tiles, "grid": (GRID_COLS, GRID_ROWS),
         "blur_ratio": _finite(result.blur_ratio),
         "verdicts": tuple(sorted(verdicts or {"ok"})), "reason": reason})
+
+
+def _elsewhere(baseline: Baseline, ref: ReferenceView, jpeg: bytes,
+               seen: ViewEvidence) -> ViewEvidence:
+    """A clear picture the comparison could not align with the baseline at all, read with the
+    fingerprints commissioning recorded: another of the camera's own views (re-aimed), part of
+    its scene seen from elsewhere (parallax: moved a short way), or another place."""
+    found = scene_match(ref.fingerprint, jpeg)
+    shown = max(((other.name, scene_match(other.fingerprint, jpeg) or 0.0)
+                 for other in baseline.views if other.name != ref.name and other.fingerprint),
+                key=lambda named: named[1], default=("", 0.0))
+    if shown[1] >= SCENE_SHOWN_MIN and shown[1] > (found or 0.0):
+        return seen.model_copy(update={
+            "verdicts": ("turned",), "scene_match": found, "shows_view": shown[0],
+            "reason": f"it shows the scene of its view {shown[0]} ({shown[1]:.0%} of that "
+                      "view's fingerprint): re-aimed, or its views re-stored"})
+    if found is not None and found > SCENE_ELSEWHERE_MAX:
+        what = (f"only part of the baseline's scene ({found:.0%} of its fingerprint), seen "
+                "from another point: it was moved a short way")
+    else:
+        share = "" if found is None else f" ({found:.0%} of its fingerprint)"
+        what = f"none of the baseline's scene{share}: it looks at another place"
+    return seen.model_copy(update={"verdicts": ("elsewhere",), "scene_match": found,
+                                   "reason": f"today's picture is clear and detailed but has "
+                                             f"{what}"})
 
 
 def _finite(value: float) -> float | None:

@@ -39,10 +39,12 @@ with the simulated scene.
 
 A zoomed view's field of view is measured at commissioning by a small known pan
 (:func:`field_of_view`); a baseline that can never be judged is named then
-(:func:`baseline_problem`).
+(:func:`baseline_problem`), and each view's scene is fingerprinted (:func:`scene_fingerprint`:
+a few kilobytes of keypoints, no picture) so that an audit can tell a view of another place
+from one it cannot judge, and from another of the camera's own views (:func:`scene_match`).
 
 The modules: ``_limits`` (every threshold, with its reason), ``_motion``, ``_tiles``,
-``_calibrate`` and ``_compare``.
+``_calibrate``, ``_compare`` and ``_fingerprint``.
 """
 
 from devmgr.vision._calibrate import baseline_problem, field_of_view
@@ -54,6 +56,7 @@ from devmgr.vision._compare import (
     light_distance,
     light_field,
 )
+from devmgr.vision._fingerprint import FINGERPRINT_FEATURES, scene_fingerprint, scene_match
 from devmgr.vision._limits import (
     BLUR_RATIO_MAX,
     GRID_COLS,
@@ -61,17 +64,22 @@ from devmgr.vision._limits import (
     MIN_INLIERS,
     OBSTRUCTED_SHARE_MIN,
     SCALE_CHANGE_MIN,
+    SCENE_ELSEWHERE_MAX,
+    SCENE_SHOWN_MIN,
     TILE_EDGE_RATIO,
     TURNED_DEG,
 )
 
 __all__ = [
     "BLUR_RATIO_MAX",
+    "FINGERPRINT_FEATURES",
     "GRID_COLS",
     "GRID_ROWS",
     "MIN_INLIERS",
     "OBSTRUCTED_SHARE_MIN",
     "SCALE_CHANGE_MIN",
+    "SCENE_ELSEWHERE_MAX",
+    "SCENE_SHOWN_MIN",
     "TILE_EDGE_RATIO",
     "TURNED_DEG",
     "Verdict",
@@ -82,4 +90,6 @@ __all__ = [
     "field_of_view",
     "light_distance",
     "light_field",
+    "scene_fingerprint",
+    "scene_match",
 ]

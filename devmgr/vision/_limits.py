@@ -49,6 +49,16 @@ GRID_COLS, GRID_ROWS = 8, 6
 #: Working width for features and edges, pixels.
 WORK_WIDTH = 640
 
+#: Scene fingerprints (``_fingerprint``): a picture of another place finds at most this share
+#: of a view's fingerprint (chance agreement; 0-5 % against 40 other scenes and directions);
+#: more, where the pictures cannot be aligned, is part of the scene seen from another point
+#: (a move 30 m along the street: 14-30 %)...
+SCENE_ELSEWHERE_MAX = 0.08
+#: ...and a view that finds at least this share of one of the camera's own views shows that
+#: view (the scene in place, under day, dusk, night IR, rain, fog or snow and traffic: 22-99 %;
+#: a 10 deg turn: 47-54 %).
+SCENE_SHOWN_MIN = 0.15
+
 #: ORB settings: 300 features on 3 levels; matching is quadratic in the count, and the
 #: phase-correlation refinement, not the feature count, sets the accuracy.
 ORB_FEATURES = 300

@@ -15,15 +15,20 @@ import numpy as np
 from devmgr.vision._limits import MIN_INLIERS, MIN_PHASE_RESPONSE, ORB_FEATURES, Arr
 
 
+def orb(features: int = ORB_FEATURES) -> Any:
+    """An ORB detector as the view checks use it (built per call, ~2 us: OpenCV detector
+    objects are not safe to share between threads)."""
+    return cv2.ORB.create(nfeatures=features, scaleFactor=1.2, nlevels=3, fastThreshold=12)
+
+
 def estimate_motion(e0: Arr, e1: Arr) -> tuple[Arr, int, Any, float] | None:
     """Homography baseline -> current (working pixels), inliers, method, confidence."""
     h, w = e0.shape
     hom: Arr | None = None
     inliers = 0
-    # Built per call (~2 us): OpenCV detector objects are not safe to share between threads.
-    orb = cv2.ORB.create(nfeatures=ORB_FEATURES, scaleFactor=1.2, nlevels=3, fastThreshold=12)
-    k0, d0 = orb.detectAndCompute(e0, None)
-    k1, d1 = orb.detectAndCompute(e1, None)
+    detector = orb()
+    k0, d0 = detector.detectAndCompute(e0, None)
+    k1, d1 = detector.detectAndCompute(e1, None)
     if d0 is not None and d1 is not None and len(k0) >= 8 and len(k1) >= 8:
         matches = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True).match(d0, d1)
         if len(matches) >= 8:

@@ -299,9 +299,12 @@ def _moved_finding(facts: CameraFacts) -> Finding:
                          f"{home.describe()}")
     if views := _elsewhere(facts):
         rests_on.append("picture (medium)")
+        found = [v.scene_match for v in facts.views if v.scene_match is not None
+                 and "elsewhere" in v.verdicts]
+        prints = f"; {max(found):.0%} of its scene fingerprints at most" if found else ""
         sentences.append(f"{'its view shows' if views == 1 else f'all {views} of its views show'}"
                          " another place than at commissioning (or it was re-aimed beyond "
-                         "recognition)")
+                         f"recognition{prints})")
     if not facts.answered:
         sentences.append("it does not answer there")
     return facts.finding(

@@ -24,6 +24,8 @@ RULES = ("view-turned", "view-obstructed", "view-blurred", "view-unusable", "vie
 
 
 def _turn_words(v: ViewEvidence) -> str:
+    if v.shows_view:
+        return f"to the scene of its view {v.shows_view}"
     if v.pan_deg is None or v.tilt_deg is None:
         return "(angle not measured: zoomed view)"
     pan, tilt = v.pan_deg, v.tilt_deg

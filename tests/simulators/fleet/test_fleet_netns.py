@@ -134,6 +134,11 @@ def http_answers(address: str, port: int) -> bool:
     return True
 
 
+def addresses_inside(netns: str | None) -> str:
+    return subprocess.run([*ip_inside(netns, None), "-o", "-4", "addr", "show", "eth0"],
+                          capture_output=True, text=True, check=True).stdout
+
+
 @pytest.mark.parametrize("other_subnet", [False, True], ids=["same-subnet", "another-subnet"])
 async def test_a_readdressed_camera_answers_on_its_new_address_only(
         fleet: Fleet, manifest: TargetsFile, other_subnet: bool) -> None:
@@ -158,9 +163,8 @@ async def test_a_readdressed_camera_answers_on_its_new_address_only(
         assert new in found
         assert target.address not in found
         assert not http_answers(target.address, target.http_port)
-        netns = manifest.fleet.members[target.id].netns if manifest.fleet else None
-        inside = subprocess.run([*ip_inside(netns, None), "-o", "-4", "addr", "show", "eth0"],
-                                capture_output=True, text=True, check=True).stdout
+        inside = addresses_inside(manifest.fleet.members[target.id].netns
+                                  if manifest.fleet else None)
         assert f"inet {new}/" in inside
         assert f"inet {target.address}/" not in inside
     finally:
