@@ -121,6 +121,31 @@ def test_passive_capture_hears_a_rebooting_camera_announce_itself(fleet: Fleet) 
     assert readdressed(hellos, moved_from) == {target.mac: ("10.255.0.9", target.address)}
 
 
+def test_passive_capture_hears_a_readdressed_camera_speak_from_its_new_subnet(
+        fleet: Fleet) -> None:
+    """Re-addressed for real (its interface moves into another /24): its Hello comes from
+    the new address, with its own MAC, and pairs with the address it was filed at."""
+    manifest = fleet.manifest()
+    assert manifest.fleet is not None
+    interface, _ = interface_with(manifest.fleet.manager_address)
+    target = manifest.targets[1]
+    new = fleet.spare_address(0, other_subnet=True)
+    heard: list[Capture] = []
+    listener = threading.Thread(target=lambda: heard.append(
+        asyncio.run(listen(interface, 2.5))))
+    listener.start()
+    try:
+        fleet.add_fault(target.id, {"kind": "readdressed", "address": new})
+        listener.join()
+    finally:
+        fleet.clear_faults(target.id)
+    (capture,) = heard
+    hellos = [e for e in capture.events if e.kind == "hello" and e.mac == target.mac]
+    assert hellos, capture.events
+    assert readdressed(hellos, {target.mac or "": target.address}) == {
+        target.mac: (target.address, new)}
+
+
 def test_dhcp_is_read_and_garbage_is_refused() -> None:
     from scapy.layers.dhcp import BOOTP, DHCP  # noqa: PLC0415
     from scapy.layers.inet import IP, UDP  # noqa: PLC0415
