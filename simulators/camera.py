@@ -379,12 +379,23 @@ class SimulatedCamera:
 
     def _effects_now(self) -> tuple[Hashable, list[ImageEffect]]:
         """The image effects in force and a key that changes with them (built once per
-        change: the streams ask at every picture)."""
-        key = tuple(f.model_dump_json() for f in self.faults
-                    if isinstance(f, (Obstructed, Blurred)))
+        change: the streams ask at every picture). A living world changes the key every
+        second: its traffic, weather and light move in the stream once a second, as a whole
+        picture drawn again (one per picture would cost a render each)."""
+        key: tuple[Hashable, ...] = tuple(f.model_dump_json() for f in self.faults
+                                          if isinstance(f, (Obstructed, Blurred)))
+        now = self.world_now()
+        if now is not None:
+            key += (self._world_since, int(time.monotonic()), self.state.view_direction())
         if key != self._effects[0]:
-            self._effects = (key, self.image_effects())
+            self._effects = (key, self._effects_in(now, self.state))
         return self._effects
+
+    def _effects_in(self, now: Conditions | None, state: CameraState) -> list[ImageEffect]:
+        """The world's conditions ``now`` first (none: the frozen world), then the faults in
+        front of it."""
+        effects = self.image_effects()
+        return effects if now is None else living_effects(now, pose_of(state)) + effects
 
     # -- events --------------------------------------------------------------------------------
     def _raise_tamper_events(self) -> None:
@@ -455,9 +466,9 @@ class SimulatedCamera:
                              seed=self.state.spec.scene_seed)
 
     async def _render(self, state: CameraState, width: int, height: int) -> bytes:
-        effects, quality, now = self.image_effects(), 85, self.world_now()
-        if now is not None:  # the world's conditions first, then the faults in front of it
-            effects, quality = living_effects(now, pose_of(state)) + effects, now.jpeg_quality
+        now = self.world_now()
+        effects = self._effects_in(now, state)
+        quality = 85 if now is None else now.jpeg_quality
         # Rendering is CPU-bound numpy/OpenCV work that releases the GIL: keep it off the loop.
         return await asyncio.to_thread(snapshot_jpeg, state, quality=quality, effects=effects,
                                        size=(width, height))

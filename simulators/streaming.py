@@ -6,7 +6,8 @@ with a stream per media profile, encoded at the profile's encoder configuration
 rendered or encoded while nobody plays.
 
 Each stream's pictures come from a :class:`ViewSource`: the view rendered at the stream's
-size, rendered again only when the view changes (a PTZ move, a fault), with an on-screen
+size, rendered again only when the view changes (a PTZ move, a fault, and once a second in a
+living world: its light, weather and traffic as the snapshots show them), with an on-screen
 clock as real cameras burn in. The clock is what makes a live picture change every second
 when nothing in view moves, and what a ``frozen`` stream stops.
 """

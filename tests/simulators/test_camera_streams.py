@@ -7,7 +7,9 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
+import cv2
 import pytest
 import zeep.exceptions
 from onvif import ONVIFCamera
@@ -17,7 +19,9 @@ from camfleet.protocols import rtsp
 from devmgr.media.stream import StreamError, StreamSample, sample_stream
 from simulators.faults import parse_fault
 from simulators.host import CameraHandle, CameraHost
+from simulators.spec import LivingWorld
 from tests.conftest import loopback_spec
+from tests.simulators.test_rtsp_server import decode
 
 ADMIN = ("admin", "Cam-2024!secure")
 SETUP = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
@@ -128,6 +132,29 @@ async def test_the_stream_shows_the_view_and_its_faults(
         await play(uri, timeout_s=3.0)
     set_faults(host, camera)
     assert (await play(uri, seconds=0.5)).mean_luma > 40
+
+
+def saturation(uri: str) -> float:
+    """Mean colour saturation (HSV, 0..255) of a picture the stream sends now."""
+    credentialed = uri.replace("rtsp://", f"rtsp://{ADMIN[0]}:{quote(ADMIN[1])}@", 1)
+    picture = decode(credentialed, frames=2)[-1].image
+    return float(cv2.cvtColor(picture, cv2.COLOR_BGR2HSV)[..., 1].mean())
+
+
+async def test_the_stream_lives_in_the_cameras_world(
+        camera: CameraHandle, onvif: ONVIFCamera) -> None:
+    """The living world is in the stream as in the snapshots: night is grey IR where noon
+    has colour, and the frozen world is back once the world is switched off."""
+    uri = await stream_uri(onvif, "Profile_2")
+    seen = {}
+    for hour in (12.0, 1.0):
+        camera.camera.set_world(LivingWorld(enabled=True, start_hour=hour, speed=0.0,
+                                            traffic=0.0))
+        seen[hour] = await asyncio.to_thread(saturation, uri)
+    camera.camera.set_world(LivingWorld())
+    seen[0.0] = await asyncio.to_thread(saturation, uri)
+    assert seen[1.0] < 5, seen
+    assert min(seen[12.0], seen[0.0]) > 20, seen
 
 
 async def test_a_ptz_move_shows_in_the_stream(camera: CameraHandle, onvif: ONVIFCamera) -> None:
