@@ -251,12 +251,9 @@ class Readdressed(FaultBase):
     Hello, with the new XAddrs, from the new one, under the same EndpointReference (it is the
     same unit). Clearing the fault moves it back.
 
-    ``address`` must be one the camera's host can bind: any 127.0.0.0/8 address on the
-    loopback (a lone camera, a ``CameraHost``, a loopback fleet). On the netns backend the
-    fleet moves the camera's interface to it: a free address of the fleet's subnet, or of
-    another private /24, whose gateway the fleet's bridge then plays (``Fleet.spare_address``
-    names free ones); the old address is gone, ARP included. A worker in a container (the
-    docker backend) refuses the fault.
+    ``address``: any 127.0.0.0/8 address on the loopback; on netns the fleet moves the
+    camera's interface there (the old address dies, ARP included), also into another private
+    /24 gatewayed by the bridge (``Fleet.spare_address`` names free ones); docker refuses it.
     """
 
     kind: Literal["readdressed"] = "readdressed"

@@ -30,7 +30,7 @@ from devmgr.vision._motion import (
     predicted_rotation,
     wrap,
 )
-from devmgr.vision._tiles import obstruction, sharpness
+from devmgr.vision._tiles import obstruction, sharpness, uncovered_mask
 
 Verdict = Literal["ok", "turned", "obstructed", "blurred", "unusable", "elsewhere"]
 
@@ -130,7 +130,10 @@ def compare_views(baseline: Arr | bytes, current: Arr | bytes, hfov_deg: float, 
     roll = -math.degrees(wrap(rot_meas - rot_pred))
 
     tiles, share, where = obstruction((g0, g1), (e0, e1), hom)
-    blur_ratio = sharpness(e1) / max(sharpness(e0), 1e-9)
+    # Focus is judged on what nothing covers: foliage or a billboard in front is smoother or
+    # busier than the view behind it, and would pass for a lens out of focus.
+    uncovered = uncovered_mask(e1.shape, tiles)
+    blur_ratio = sharpness(e1, uncovered) / max(sharpness(e0, uncovered), 1e-9)
 
     verdicts: set[Verdict] = set()
     if (math.hypot(pan, tilt) >= TURNED_DEG or abs(roll) >= TURNED_DEG

@@ -6,6 +6,8 @@ leave them alone.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
@@ -230,9 +232,24 @@ def _where(tiles: tuple[tuple[int, int], ...]) -> str:
     return f"{vert} {horiz}"
 
 
-def sharpness(eq: Arr) -> float:
-    """Variance of the Laplacian over the image variance: focus, independent of contrast."""
+def sharpness(eq: Arr, mask: Arr | None = None) -> float:
+    """Variance of the Laplacian over the image variance: focus, independent of contrast
+    (over ``mask``'s non-zero pixels, if given)."""
     lap = cv2.Laplacian(eq, cv2.CV_32F)
-    _, lstd = cv2.meanStdDev(lap)
-    _, istd = cv2.meanStdDev(eq)
+    _, lstd = cv2.meanStdDev(lap, mask=mask)
+    _, istd = cv2.meanStdDev(eq, mask=mask)
     return float(lstd[0, 0]) ** 2 / max(float(istd[0, 0]) ** 2, 1e-9)
+
+
+def uncovered_mask(shape: tuple[int, ...], tiles: Sequence[tuple[int, int]]) -> Arr | None:
+    """A mask of the frame without the ``tiles`` (column, row) of the grid; None: no tiles,
+    or so many that too little would be left to judge focus on."""
+    if not tiles or len(tiles) > GRID_COLS * GRID_ROWS // 2:
+        return None
+    h, w = shape[:2]
+    xs = np.linspace(0, w, GRID_COLS + 1).round().astype(int)
+    ys = np.linspace(0, h, GRID_ROWS + 1).round().astype(int)
+    mask = np.full((h, w), 255, np.uint8)
+    for col, row in tiles:
+        mask[ys[row]:ys[row + 1], xs[col]:xs[col + 1]] = 0
+    return mask
