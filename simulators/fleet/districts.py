@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import socket
 import subprocess
 from collections.abc import Mapping, Sequence
 from types import TracebackType
@@ -54,7 +55,7 @@ from typing import Any
 from camfleet.targets import TargetsFile
 from simulators.fleet.fleet import Fleet
 from simulators.fleet.generate import FleetMember
-from simulators.fleet.netns import NetnsError, NetnsNetwork
+from simulators.fleet.netns import NetnsError, NetnsNetwork, socket_in
 from simulators.fleet.netns._iproute import ip, ip_batch, ip_path, json_values
 from simulators.fleet.relay import TcpRelay
 
@@ -102,6 +103,16 @@ class CollectorNamespace:
         relay = self._relays[name]
         return relay.host, relay.port
 
+    def reaches(self, address: str, port: int, timeout: float = 3.0) -> bool:
+        """Whether a TCP connection to ``address:port`` opens from the namespace."""
+        with socket_in(self.namespace, socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            try:
+                sock.connect((address, port))
+            except OSError:
+                return False
+            return True
+
     def create(self) -> CollectorNamespace:
         """Build uplink, leg and relays; on any failure delete what was made and raise."""
         bridge, subnet = segment_of(self.segment)
@@ -115,9 +126,13 @@ class CollectorNamespace:
             # Named like a host of the uplink network (<u>-1), so cleanup_stale() and
             # teardown() find it after a crash.
             self._leg = f"{prefix}-1"
-            ip_batch([f"link add name {self._leg} type veth peer name {CAMERAS} "
-                      f"netns {namespace}",
-                      f"link set dev {self._leg} master {bridge} up"])
+            try:
+                ip_batch([f"link add name {self._leg} type veth peer name {CAMERAS} "
+                          f"netns {namespace}",
+                          f"link set dev {self._leg} master {bridge} up"])
+            except NetnsError as exc:
+                raise NetnsError(f"cannot attach the collector to {bridge} (a fleet's "
+                                 f"bridge?): {exc}") from exc
             ip_batch([f"addr add {self.address}/{subnet.prefixlen} dev {CAMERAS}",
                       f"link set dev {CAMERAS} up",
                       f"route replace 224.0.0.0/4 dev {CAMERAS}"], namespace=namespace)
