@@ -10,6 +10,7 @@ only from that district's collector, which reaches the broker and the registry a
         east.targets()                    # east's cameras as targets of district "east"
         east.collector.namespace          # where east's collector runs
         east.collector.service("broker")  # (host, port) of the broker, as the namespace sees it
+        east.collector.url("broker", "amqp://guest:guest@127.0.0.1:5672//")  # the same, a URL
         east.collector.popen(["devmgr", "collector", "--queue", "east", ...])
     # cameras, collector processes, namespaces, veths, bridges and relays are gone
 
@@ -51,6 +52,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 from camfleet.targets import TargetsFile
 from simulators.fleet.fleet import Fleet
@@ -102,6 +104,18 @@ class CollectorNamespace:
         """Where a process in the namespace reaches service ``name``: (host, port)."""
         relay = self._relays[name]
         return relay.host, relay.port
+
+    def url(self, name: str, url: str) -> str:
+        """``url`` of service ``name`` (``amqp://guest:guest@127.0.0.1:5672//``, a SQLAlchemy
+        URL) with its host and port replaced by :meth:`service`'s: as the namespace sees it."""
+        parts = urlsplit(url)
+        user, at, _ = parts.netloc.rpartition("@")
+        host, port = self.service(name)
+        return parts._replace(netloc=f"{user}{at}{host}:{port}").geturl()
+
+    def relay(self, name: str) -> TcpRelay:
+        """Service ``name``'s relay: :meth:`TcpRelay.cut` it to cut the district's link."""
+        return self._relays[name]
 
     def reaches(self, address: str, port: int, timeout: float = 3.0) -> bool:
         """Whether a TCP connection to ``address:port`` opens from the namespace."""

@@ -41,14 +41,6 @@ class City:
     logs: dict[str, Path]
 
 
-def relayed(url: str, where: tuple[str, int]) -> str:
-    """``url`` with its host and port replaced: the service as a collector namespace sees it."""
-    parts = urlsplit(url)
-    user = parts.netloc.rpartition("@")[0]
-    return parts._replace(netloc=f"{user}@{where[0]}:{where[1]}" if user
-                          else f"{where[0]}:{where[1]}").geturl()
-
-
 def service(url: str, default_port: int) -> tuple[str, int]:
     """Where ``url``'s server listens, as the root namespace sees it."""
     parts = urlsplit(url)
@@ -81,8 +73,8 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
                 process = collector.popen(
                     [sys.executable, "-m", "devmgr.cli", "collector", "--queue", district.name,
                      "--targets", str(targets), "--concurrency", "2",
-                     "--registry", relayed(url, collector.service("registry")),
-                     "--broker", relayed(rabbitmq.BROKER_URL, collector.service("broker"))],
+                     "--registry", collector.url("registry", url),
+                     "--broker", collector.url("broker", rabbitmq.BROKER_URL)],
                     stdout=sink, stderr=sink, env=ENV)
             stack.callback(stop, process)  # gracefully, before its namespace goes
         with Registry.open(url) as registry:
