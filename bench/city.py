@@ -3,8 +3,13 @@ RabbitMQ, registry on PostgreSQL), against today's single-process run on the sam
 
     python bench/city.py                       # 1000 cameras in 4 districts (long)
     python bench/city.py --count 200
+    python bench/city.py --count 200 --backend netns   # districts in namespaces (root)
 
-One loopback fleet, split into districts by target (``district``). In one run:
+One loopback fleet, split into districts by target (``district``); or, with ``--backend
+netns``, one netns fleet per district on a bridge of its own, each district's collector in a
+namespace that reaches only its cameras, the broker and the registry
+(``simulators.fleet.districts``). The single process and the 1-collector run stay in the root
+namespace, which reaches every district (a city without segments). In one run:
 
 * single process: ``recorded_inventory`` and ``audit`` as ``devmgr inventory|audit`` run them;
 * 1 collector consuming every district queue, then 1 collector per district (``devmgr
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -31,7 +37,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -43,8 +48,10 @@ from devmgr.city.coordinator import CityRun, Coordinator
 from devmgr.compliance.audit import AuditOptions, audit
 from devmgr.inventory.recorded import recorded_inventory
 from devmgr.registry import Registry
+from simulators.fleet.districts import District
 from simulators.fleet.fleet import Fleet
 from simulators.fleet.generate import FleetMember, generate_fleet
+from simulators.fleet.relay import TcpRelay as Proxy
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -82,18 +89,29 @@ def peak_rss_mb(pid: int) -> float:
 
 
 class Collectors:
+    """Collector processes; one of a single district's queue runs in that district's
+    namespace when there are districts (``--backend netns``)."""
+
     def __init__(self, queues: list[list[str]], registry: str, targets: Path,
-                 log: Path, broker: str | None = None) -> None:
+                 log: Path, broker: str | None = None, *,
+                 districts: dict[str, District] | None = None) -> None:
         self.registry, self.targets, self.log, self.broker = registry, targets, log, broker
+        self.districts = districts or {}
         self.processes = [self.start(q) for q in queues]
 
     def start(self, queues: list[str]) -> subprocess.Popen[bytes]:
-        args = [sys.executable, "-m", "devmgr.cli", "collector", "--registry", self.registry,
-                "--targets", str(self.targets), "--concurrency", "8",
-                "--broker", self.broker or app.conf.broker_url]
+        registry, broker = self.registry, self.broker or app.conf.broker_url
+        district = self.districts.get(queues[0]) if len(queues) == 1 else None
+        if district is not None:
+            registry = district.collector.url("registry", registry)
+            broker = district.collector.url("broker", broker)
+        args = [sys.executable, "-m", "devmgr.cli", "collector", "--registry", registry,
+                "--targets", str(self.targets), "--concurrency", "8", "--broker", broker]
         for queue in queues:
             args += ["--queue", queue]
         with self.log.open("ab") as sink:
+            if district is not None:
+                return district.collector.popen(args, stdout=sink, stderr=subprocess.STDOUT)
             return subprocess.Popen(args, stdout=sink, stderr=subprocess.STDOUT)
 
     def wait_ready(self, coordinator: Coordinator, queues: set[str]) -> None:
@@ -144,18 +162,16 @@ def main() -> None:  # noqa: PLR0915 (one measured run, read top to bottom)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--districts", type=int, default=4)
+    parser.add_argument("--backend", choices=("loopback", "netns"), default="loopback")
     args = parser.parse_args()
     prefix = f"b{uuid.uuid4().hex[:6]}"
     queues = [f"{prefix}-d{n}" for n in range(args.districts)]
     work = Path(tempfile.mkdtemp(prefix="bench-city-"))
     members = [FleetMember(s) for s in generate_fleet(args.count, seed=3)]
-    print(f"city: {args.count} cameras in {args.districts} districts; broker "
-          f"{app.conf.broker_url}; logs in {work}")
-    with Fleet(members) as fleet, schema() as (url, SCHEMA):
-        manifest = fleet.manifest()
-        city = TargetsFile(targets=tuple(
-            t.model_copy(update={"district": queues[n % len(queues)]})
-            for n, t in enumerate(manifest.targets)))
+    print(f"city: {args.count} cameras in {args.districts} districts ({args.backend}); "
+          f"broker {app.conf.broker_url}; logs in {work}")
+    with built(args.backend, members, queues) as (city, districts), \
+            schema() as (url, SCHEMA):
         targets = work / "city.json"
         city.save(targets)
         walls: dict[str, float] = {}
@@ -170,7 +186,8 @@ def main() -> None:  # noqa: PLR0915 (one measured run, read top to bottom)
             results: dict[str, tuple[int, list[float]]] = {}
             for label, split in (("1 collector", [queues]),
                                  (f"{len(queues)} collectors", [[q] for q in queues])):
-                collectors = Collectors(split, url, targets, work / "collectors.log")
+                collectors = Collectors(split, url, targets, work / "collectors.log",
+                                        districts=districts)
                 collectors.wait_ready(coordinator, set(queues))
                 t0 = time.perf_counter()
                 coordinator.inventory(city)
@@ -185,7 +202,7 @@ def main() -> None:  # noqa: PLR0915 (one measured run, read top to bottom)
                 assert run.report is not None
                 assert len(run.report.cameras) == args.count
             faults = run_faults(args.count, city, queues, url, targets=targets, work=work,
-                                coordinator=coordinator)
+                                coordinator=coordinator, districts=districts)
             verified = registry.verify_audit_log().ok
     single_inv, single_audit = walls["inventory single"], walls["audit single"]
     print(f"\n{'run':<28}{'wall s':>9}{'vs single':>11}{'cam/s/collector':>17}")
@@ -210,26 +227,71 @@ def main() -> None:  # noqa: PLR0915 (one measured run, read top to bottom)
     print(f"audit log hash chain verifies after all runs: {verified}")
 
 
+@contextmanager
+def built(backend: str, members: list[FleetMember], queues: list[str],
+          ) -> Iterator[tuple[TargetsFile, dict[str, District]]]:
+    """The city's targets (each in its district: its queue), and its districts on netns."""
+    if backend == "loopback":
+        with Fleet(members) as fleet:
+            yield TargetsFile(targets=tuple(
+                t.model_copy(update={"district": queues[n % len(queues)]})
+                for n, t in enumerate(fleet.manifest().targets))), {}
+        return
+    services = {"broker": ("127.0.0.1", 5672), "registry": ("127.0.0.1", 5432)}
+    with contextlib.ExitStack() as stack:
+        districts = {q: stack.enter_context(District(q, members[n::len(queues)],
+                                                     services=services))
+                     for n, q in enumerate(queues)}
+        yield TargetsFile(targets=tuple(t for d in districts.values()
+                                        for t in d.targets().targets)), districts
+
+
+class Links:
+    """The collectors' links to the broker and the registry, to cut: relays of ours on
+    loopback, the districts' own relays on netns (all cut at once)."""
+
+    def __init__(self, url: str, districts: dict[str, District]) -> None:
+        self.relays: dict[str, list[Proxy]] = {
+            name: [d.collector.relay(name) for d in districts.values()]
+            for name in ("registry", "broker")}
+        self.registry, self.broker = url, app.conf.broker_url
+        self.own = not districts
+        if self.own:
+            self.relays = {"registry": [Proxy(5432)], "broker": [Proxy(5672)]}
+            self.registry = url.replace(":5432/", f":{self.relays['registry'][0].port}/")
+            self.broker = f"amqp://guest:guest@127.0.0.1:{self.relays['broker'][0].port}//"
+
+    def cut(self, name: str, seconds: float) -> None:
+        threads = [threading.Thread(target=relay.cut, args=(seconds,))
+                   for relay in self.relays[name]]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    def close(self) -> None:
+        if self.own:
+            for relay in (r for relays in self.relays.values() for r in relays):
+                relay.close()
+
+
 def run_faults(count: int, city: TargetsFile, queues: list[str], url: str, *, targets: Path,
-               work: Path, coordinator: Coordinator) -> dict[str, tuple[int, int]]:
+               work: Path, coordinator: Coordinator,
+               districts: dict[str, District]) -> dict[str, tuple[int, int]]:
     """Each fault once a quarter of the city is audited; (lost, duplicated) per fault."""
-    registry_port = 5432
     faults: dict[str, tuple[int, int]] = {}
     for name in ("every collector SIGKILLed mid-audit (a fresh one takes over)",
                  "broker link cut for 10 s (connections dropped, then refused)",
                  "registry away for 30 s (connections dropped, then refused)"):
-        registry_proxy = Proxy(registry_port)
-        broker_proxy = Proxy(5672)
-        collectors = Collectors(
-            [[q] for q in queues], url.replace(":5432/", f":{registry_proxy.port}/"),
-            targets, work / "collectors.log",
-            broker=f"amqp://guest:guest@127.0.0.1:{broker_proxy.port}//")
+        links = Links(url, districts)
+        collectors = Collectors([[q] for q in queues], links.registry, targets,
+                                work / "collectors.log", broker=links.broker,
+                                districts=districts)
         collectors.wait_ready(coordinator, set(queues))
         watch = _Watch(url)
 
         def strike(name: str = name, collectors: Collectors = collectors,
-                   registry_proxy: Proxy = registry_proxy,
-                   broker_proxy: Proxy = broker_proxy, watch: _Watch = watch) -> None:
+                   links: Links = links, watch: _Watch = watch) -> None:
             while len(watch.audited()) < count // 4:
                 time.sleep(0.2)
             if name.startswith("every collector"):
@@ -238,78 +300,20 @@ def run_faults(count: int, city: TargetsFile, queues: list[str], url: str, *, ta
                     process.wait()
                     collectors.processes[n] = collectors.start([queues[n]])
             elif name.startswith("broker"):
-                broker_proxy.cut(10)
+                links.cut("broker", 10)
             else:
-                registry_proxy.cut(30)
+                links.cut("registry", 30)
 
         thread = threading.Thread(target=strike, daemon=True)
         thread.start()
         run = coordinator.audit(city, move=False)
         thread.join(timeout=60)
         collectors.stop()
-        registry_proxy.close()
-        broker_proxy.close()
+        links.close()
         faults[name] = counts(run)
         print(f"fault: {name}: lost {faults[name][0]}, duplicated {faults[name][1]}",
               flush=True)
     return faults
-
-
-class Proxy:
-    """A TCP relay on 127.0.0.1 to a local port that can be cut for a while: every
-    connection dropped, new ones refused, then served again on the same port."""
-
-    def __init__(self, upstream: int) -> None:
-        self.upstream = upstream
-        self.loop = asyncio.new_event_loop()
-        self.writers: set[asyncio.StreamWriter] = set()
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        self.server = self._call(self._listen(0))
-        self.port = int(self.server.sockets[0].getsockname()[1])
-
-    def _call(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
-
-    async def _listen(self, port: int) -> asyncio.Server:
-        return await asyncio.start_server(self._serve, "127.0.0.1", port)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream)
-        except OSError:
-            writer.close()
-            return
-        self.writers |= {writer, up_writer}
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            try:
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            except (OSError, asyncio.CancelledError):
-                pass
-            finally:
-                dst.close()
-                self.writers.discard(dst)
-
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-
-    def cut(self, seconds: float) -> None:
-        async def outage() -> None:
-            self.server.close()
-            for writer in list(self.writers):
-                writer.transport.abort()
-            self.writers.clear()
-            await asyncio.sleep(seconds)
-            self.server = await self._listen(self.port)
-
-        self._call(outage())
-
-    def close(self) -> None:
-        self.server.close()
-        for writer in list(self.writers):
-            writer.transport.abort()
-        self.loop.call_soon_threadsafe(self.loop.stop)
 
 
 class _Watch:
