@@ -5,6 +5,7 @@
     relay.port                                    # where it listens
     relay.cut(30)                                 # every connection dropped, new ones refused
                                                   # for 30 s, then served again on that port
+    relay.down(); relay.up()                      # the same, for as long as the caller says
     relay.close()
 
 What it is for: a service that listens on 127.0.0.1 of the root namespace only (PostgreSQL,
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
@@ -87,12 +89,23 @@ class TcpRelay:
     def cut(self, seconds: float) -> None:
         """Drop every connection and refuse new ones for ``seconds``, then listen again on
         the same port. Returns when it listens again."""
-        async def outage() -> None:
+        self.down()
+        time.sleep(seconds)
+        self.up()
+
+    def down(self) -> None:
+        """Drop every connection and refuse new ones until :meth:`up`."""
+        async def drop() -> None:
             self._drop_all()
-            await asyncio.sleep(seconds)
+
+        self._call(drop())
+
+    def up(self) -> None:
+        """Listen again on the same port (after :meth:`down`)."""
+        async def listen() -> None:
             self.server = await self._listen(self.port)
 
-        self._call(outage())
+        self._call(listen())
 
     def close(self) -> None:
         """Stop listening, drop every connection, end the thread. Idempotent."""
