@@ -8,9 +8,16 @@ A collector is a Celery worker of this app on one queue (``devmgr collector --qu
   one. Recording is idempotent (:func:`devmgr.city.work.run_job`): at least once is enough.
 * ``worker_prefetch_multiplier=1``: a collector holds no more cameras than it works on, so
   a dead one strands few and a slow district does not hoard the queue.
-* a registry that cannot be reached is retried with backoff, a bounded number of times
-  (:data:`RETRIES`, about two minutes in all); a camera's own faults are never a task
-  failure (the library classifies them per camera and they are recorded as results).
+* a registry lost after the camera was polled: its result is kept in the collector's spool
+  (``$CAMFLEET_SPOOL``, a SQLite file, :mod:`devmgr.city.spool`) before the message is
+  acknowledged, and a shipper thread ships it when the registry answers again (the camera
+  is not polled again);
+* a registry that cannot be read before the camera is polled (its sweep, filings, baselines):
+  the task stays with the broker, retried with backoff (2, 4, ... capped at
+  ``$CAMFLEET_RETRY_MAX_S``, default 64 s) until the registry answers or the coordinator's
+  deadline expires the message; likewise a result the spool has no room for. A camera's own
+  faults are never a task failure (the library classifies them per camera and they are
+  recorded as results).
 * no result backend: results go to the registry, where the coordinator follows them.
 
 The broker is ``$CAMFLEET_BROKER`` (default RabbitMQ on this machine); the collector's
@@ -30,15 +37,17 @@ import threading
 from typing import Any
 
 from celery import Celery
+from celery.signals import worker_ready, worker_shutdown
 
 from camfleet.printable import device_logger
 
-__all__ = ["BROKER_ENV", "DEFAULT_BROKER", "RETRIES", "app", "broker_url"]
+__all__ = ["BROKER_ENV", "DEFAULT_BROKER", "SPOOL_ENV", "app", "broker_url"]
 
 BROKER_ENV = "CAMFLEET_BROKER"
 DEFAULT_BROKER = "amqp://guest:guest@127.0.0.1:5672//"
-#: Retries of a camera whose registry is unreachable: backoff 2, 4, ... 64 s (about 2 min).
-RETRIES = 6
+#: The collector's spool file (``devmgr collector --spool DIR`` sets it); its limits in
+#: ``$CAMFLEET_SPOOL_MAX_MB`` and ``$CAMFLEET_SPOOL_MAX_AGE_H``.
+SPOOL_ENV = "CAMFLEET_SPOOL"
 COORDINATOR_QUEUE = "coordinator"
 log = device_logger(__name__)
 
@@ -93,27 +102,79 @@ def _secrets() -> dict[str, Any]:
 def camera(self: Any, job: dict[str, Any]) -> str:
     """One camera's inventory or audit into the coordinator's sweep (see the module)."""
     from camfleet.targets import TargetsError  # noqa: PLC0415
+    from devmgr.city.spool import SpoolFull  # noqa: PLC0415
     from devmgr.city.work import CameraJob, run_job  # noqa: PLC0415
     from devmgr.registry import RegistryError  # noqa: PLC0415
 
     parsed = CameraJob.model_validate(job)
     try:
-        outcome = asyncio.run(run_job(parsed, _registry(), secrets=_secrets()))
+        outcome = asyncio.run(run_job(parsed, _registry(), secrets=_secrets(),
+                                      spool=_spool()))
     except TargetsError as exc:  # this collector cannot log in: retrying will not help
         log.error("camera %s of sweep %s: %s", parsed.camera, parsed.sweep_id, exc)
         return f"failed: {exc}"
-    except RegistryError as exc:
-        # Unreachable, or gone mid-write: nothing half-recorded (one transaction per
-        # write); the camera is done again from the start when the registry answers.
+    except (RegistryError, SpoolFull) as exc:
+        # Unreachable before the camera was polled (nothing computed, nothing to keep), or
+        # the spool is full: the job stays with the broker, until its sweep's deadline.
         registry = getattr(_local, "registry", None)
         if registry is not None:
             registry.close()
             _local.registry = None
-        log.warning("camera %s of sweep %s: %s; retrying", parsed.camera, parsed.sweep_id,
-                    exc)
-        raise self.retry(exc=exc, countdown=min(2 ** (self.request.retries + 1), 64)) from exc
+        (log.error if isinstance(exc, SpoolFull) else log.warning)(
+            "camera %s of sweep %s: %s; retrying", parsed.camera, parsed.sweep_id, exc)
+        cap = float(os.environ.get("CAMFLEET_RETRY_MAX_S") or 64)
+        raise self.retry(exc=exc, max_retries=None,
+                         countdown=min(2 ** (self.request.retries + 1), cap)) from exc
     log.info("camera %s of sweep %s: %s", parsed.camera, parsed.sweep_id, outcome)
     return outcome
+
+
+_spools: dict[int, Any] = {}
+_spools_lock = threading.Lock()
+
+
+def _spool() -> Any:
+    """This process's spool (:class:`devmgr.city.spool.Spool`; None without
+    ``$CAMFLEET_SPOOL``), opened on first use, after fork."""
+    path = os.environ.get(SPOOL_ENV)
+    if not path:
+        return None
+    from devmgr.city.spool import DEFAULT_MAX_AGE_S, DEFAULT_MAX_BYTES, Spool  # noqa: PLC0415
+
+    with _spools_lock:
+        spool = _spools.get(os.getpid())
+        if spool is None:
+            max_mb = os.environ.get("CAMFLEET_SPOOL_MAX_MB")
+            max_h = os.environ.get("CAMFLEET_SPOOL_MAX_AGE_H")
+            spool = _spools[os.getpid()] = Spool(
+                path, max_bytes=int(float(max_mb) * 2**20) if max_mb else DEFAULT_MAX_BYTES,
+                max_age_s=float(max_h) * 3600 if max_h else DEFAULT_MAX_AGE_S)
+        return spool
+
+
+_stop_shipping = threading.Event()
+
+
+def _start_shipper(**_: Any) -> None:
+    """The collector ships its spool (what a previous run left too) while it runs."""
+    spool = _spool()
+    if spool is None:
+        return
+    from devmgr.city.spool import shipper  # noqa: PLC0415
+    from devmgr.registry import Registry  # noqa: PLC0415
+
+    every = float(os.environ.get("CAMFLEET_SPOOL_SHIP_EVERY_S") or 5)
+    threading.Thread(target=shipper, name="spool-shipper", daemon=True, args=(
+        spool, lambda: Registry.open(os.environ.get("CAMFLEET_REGISTRY") or None),
+        _stop_shipping, every)).start()
+
+
+def _stop_shipper(**_: Any) -> None:
+    _stop_shipping.set()
+
+
+worker_ready.connect(_start_shipper, weak=False)
+worker_shutdown.connect(_stop_shipper, weak=False)
 
 
 def scheduled_audit(targets: str, move: bool = True) -> int:
@@ -129,7 +190,7 @@ def scheduled_audit(targets: str, move: bool = True) -> int:
 
 
 # Registered by name (what messages carry); plain functions above, for the type checker.
-camera_task = app.task(camera, name="camfleet.camera", bind=True, max_retries=RETRIES,
+camera_task = app.task(camera, name="camfleet.camera", bind=True, max_retries=None,
                        acks_late=True, reject_on_worker_lost=True)
 scheduled_audit_task = app.task(scheduled_audit, name="camfleet.scheduled_audit",
                                 acks_late=True, ignore_result=True)

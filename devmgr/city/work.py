@@ -5,8 +5,10 @@
 
 A job names the coordinator's sweep; the collector records into it with the library's own
 functions (:func:`devmgr.compliance.audit.audit` of one camera, the inventory sweep of one
-target). A job whose camera is already recorded in the sweep (a re-delivery after a
-collector died) does nothing; one whose sweep has ended (the coordinator gave up) is dropped.
+target), their writes kept by a :class:`~devmgr.city.spool.Journal` and shipped at the end,
+or spooled on the collector if the registry is away by then (:mod:`devmgr.city.spool`).
+A job whose camera is already recorded in the sweep (a re-delivery after a collector died)
+does nothing; one whose sweep has ended (the coordinator gave up) is dropped.
 """
 
 from __future__ import annotations
@@ -18,18 +20,28 @@ from typing import Literal
 from pydantic import Field
 
 from camfleet.model import Model
+from camfleet.printable import device_logger
 from camfleet.targets import SnmpCredentials, Target, TargetsError, TargetsFile
+from devmgr.city.spool import Journal, Result, Spool, ship
 from devmgr.compliance.model import AuditSettings
-from devmgr.registry import AuditTrail, Registry, SweepId, SweepStatus, default_operator
+from devmgr.registry import (
+    AuditTrail,
+    Registry,
+    RegistryError,
+    SweepId,
+    SweepStatus,
+    default_operator,
+)
 
-__all__ = ["DEFAULT_QUEUE", "CameraJob", "JobOutcome", "parse_route", "queue_of", "run_job",
-           "without_secrets"]
+__all__ = ["DEFAULT_QUEUE", "CameraJob", "JobOutcome", "deliver", "parse_route", "queue_of",
+           "run_job", "without_secrets"]
 
 #: The queue of targets with neither a district nor a matching route.
 DEFAULT_QUEUE = "default"
 QUEUE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 Route = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str]
-JobOutcome = Literal["recorded", "done-already", "sweep-over"]
+log = device_logger(__name__)
+JobOutcome = Literal["recorded", "done-already", "sweep-over", "spooled"]
 
 
 def parse_route(text: str) -> Route:
@@ -116,22 +128,46 @@ def _target_with_secrets(job: CameraJob, secrets: Mapping[str, Target]) -> Targe
 
 
 async def run_job(job: CameraJob, registry: Registry, *,
-                  secrets: Mapping[str, Target] | None = None) -> JobOutcome:
-    """Do one camera's work into the job's sweep, unless it is recorded there already."""
+                  secrets: Mapping[str, Target] | None = None,
+                  spool: Spool | None = None) -> JobOutcome:
+    """Do one camera's work into the job's sweep, unless it is recorded there already (or
+    its result waits in this collector's ``spool``). The registry is read first, then the
+    camera polled, then the result shipped; if the registry is lost by then, the result is
+    kept in ``spool`` (without one, the RegistryError is raised)."""
     sweep_id = SweepId(job.sweep_id)
+    if spool is not None and spool.holds(job.sweep_id, job.camera):
+        return "spooled"  # a re-delivery: its result waits here for the registry
     if registry.get_sweep(sweep_id).status != SweepStatus.RUNNING:
         return "sweep-over"
     target = _target_with_secrets(job, secrets or {})
     target.onvif_password()  # a missing $VAR: the TargetsError names it, before any traffic
-    if job.kind == "inventory":
-        if registry.observed_targets(sweep_id, target.id):
-            return "done-already"
-        await _inventory(job, target, registry, sweep_id)
-        return "recorded"
-    if job.camera in registry.audited_cameras(sweep_id):
+    recorded = (bool(registry.observed_targets(sweep_id, target.id)) if job.kind == "inventory"
+                else job.camera in registry.audited_cameras(sweep_id))
+    if recorded:
         return "done-already"
-    await _audit(job, target, registry, sweep_id)
-    return "recorded"
+    result = Result(kind=job.kind, sweep_id=job.sweep_id, camera=job.camera,
+                    target_id=target.id)
+    journal = Journal(registry, result)
+    if job.kind == "inventory":
+        await _inventory(job, target, journal, sweep_id)
+    else:
+        await _audit(job, target, journal, sweep_id)
+    return deliver(result, registry, spool)
+
+
+def deliver(result: Result, registry: Registry, spool: Spool | None) -> JobOutcome:
+    """Ship a camera's result, or keep it in the spool if the registry is lost (SpoolFull
+    if the spool has no room for it)."""
+    try:
+        return ship(result, registry)
+    except RegistryError as exc:
+        if spool is None:
+            raise
+        spool.put(result)
+        log.warning("camera %s of sweep %s: registry unreachable (%s); result spooled in %s "
+                    "(%d waiting)", result.camera, result.sweep_id, exc, spool.path,
+                    len(spool))
+        return "spooled"
 
 
 async def _inventory(job: CameraJob, target: Target, registry: Registry,
@@ -143,10 +179,8 @@ async def _inventory(job: CameraJob, target: Target, registry: Registry,
     found = await sweep_with_snmp([target], concurrency=1, snmp=target.snmp is not None,
                                   timeouts=Timeouts(call=job.call_timeout_s), progress=None)
     trail = AuditTrail(registry, job.operator or default_operator(), PURPOSE, sweep_id)
-    # Checked again at the last moment: another delivery may have finished meanwhile.
-    if not registry.observed_targets(sweep_id, target.id):
-        registry.record_inventories(sweep_id, found)
-        trail.log(trail.configuration(inv) for inv in found if inv.device is not None)
+    registry.record_inventories(sweep_id, found)
+    trail.log(trail.configuration(inv) for inv in found if inv.device is not None)
 
 
 async def _audit(job: CameraJob, target: Target, registry: Registry,
