@@ -31,7 +31,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -45,6 +44,7 @@ from devmgr.inventory.recorded import recorded_inventory
 from devmgr.registry import Registry
 from simulators.fleet.fleet import Fleet
 from simulators.fleet.generate import FleetMember, generate_fleet
+from simulators.link import Proxy
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -90,6 +90,7 @@ class Collectors:
     def start(self, queues: list[str]) -> subprocess.Popen[bytes]:
         args = [sys.executable, "-m", "devmgr.cli", "collector", "--registry", self.registry,
                 "--targets", str(self.targets), "--concurrency", "8",
+                "--spool", str(self.log.parent / "spool"),
                 "--broker", self.broker or app.conf.broker_url]
         for queue in queues:
             args += ["--queue", queue]
@@ -253,63 +254,6 @@ def run_faults(count: int, city: TargetsFile, queues: list[str], url: str, *, ta
         print(f"fault: {name}: lost {faults[name][0]}, duplicated {faults[name][1]}",
               flush=True)
     return faults
-
-
-class Proxy:
-    """A TCP relay on 127.0.0.1 to a local port that can be cut for a while: every
-    connection dropped, new ones refused, then served again on the same port."""
-
-    def __init__(self, upstream: int) -> None:
-        self.upstream = upstream
-        self.loop = asyncio.new_event_loop()
-        self.writers: set[asyncio.StreamWriter] = set()
-        threading.Thread(target=self.loop.run_forever, daemon=True).start()
-        self.server = self._call(self._listen(0))
-        self.port = int(self.server.sockets[0].getsockname()[1])
-
-    def _call(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
-
-    async def _listen(self, port: int) -> asyncio.Server:
-        return await asyncio.start_server(self._serve, "127.0.0.1", port)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream)
-        except OSError:
-            writer.close()
-            return
-        self.writers |= {writer, up_writer}
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            try:
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            except (OSError, asyncio.CancelledError):
-                pass
-            finally:
-                dst.close()
-                self.writers.discard(dst)
-
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-
-    def cut(self, seconds: float) -> None:
-        async def outage() -> None:
-            self.server.close()
-            for writer in list(self.writers):
-                writer.transport.abort()
-            self.writers.clear()
-            await asyncio.sleep(seconds)
-            self.server = await self._listen(self.port)
-
-        self._call(outage())
-
-    def close(self) -> None:
-        self.server.close()
-        for writer in list(self.writers):
-            writer.transport.abort()
-        self.loop.call_soon_threadsafe(self.loop.stop)
 
 
 class _Watch:
