@@ -1,12 +1,14 @@
-"""The Celery application of the city: broker, delivery settings, the camera task, beat.
+"""The Celery application of the city: broker, delivery settings, the cameras task, beat.
 
-A collector is a Celery worker of this app on one queue (``devmgr collector --queue X``):
+A collector is a Celery worker of this app on one queue (``devmgr collector --queue X``).
+A task carries a batch of one district's cameras, worked at once in one event loop:
 
 * ``task_acks_late`` + ``task_reject_on_worker_lost``: a message is acknowledged once its
-  camera is recorded; a collector killed mid-task (SIGKILL, power, link) never acknowledged
-  it, so the broker delivers it again, to another collector of the queue or to the restarted
-  one. Recording is idempotent (:func:`devmgr.city.work.run_job`): at least once is enough.
-* ``worker_prefetch_multiplier=1``: a collector holds no more cameras than it works on, so
+  cameras are recorded (or spooled); a collector killed mid-task (SIGKILL, power, link) never
+  acknowledged it, so the broker delivers the whole batch again, to another collector of the
+  queue or to the restarted one. Recording is idempotent
+  (:func:`devmgr.city.work.run_job`): at least once is enough.
+* ``worker_prefetch_multiplier=1``: a collector holds no more batches than it works on, so
   a dead one strands few and a slow district does not hoard the queue.
 * a registry lost after the camera was polled: its result is kept in the collector's spool
   (``$CAMFLEET_SPOOL``, a SQLite file, :mod:`devmgr.city.spool`) before the message is
@@ -68,8 +70,10 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
     worker_send_task_events=False,
-    # Redis (if chosen): a task unacknowledged for this long is delivered again.
-    broker_transport_options={"visibility_timeout": 3600},
+    # Redis (if chosen): a task unacknowledged for this long is delivered again, also to
+    # another collector while the first still works on it ($CAMFLEET_VISIBILITY_TIMEOUT_S).
+    broker_transport_options={"visibility_timeout": float(
+        os.environ.get("CAMFLEET_VISIBILITY_TIMEOUT_S") or 3600)},
 )
 
 _local = threading.local()
@@ -99,34 +103,50 @@ def _secrets() -> dict[str, Any]:
     return dict(cached)
 
 
-def camera(self: Any, job: dict[str, Any]) -> str:
-    """One camera's inventory or audit into the coordinator's sweep (see the module)."""
+def cameras(self: Any, jobs: list[dict[str, Any]]) -> str:
+    """A batch of one district's cameras (inventories or audits) into the coordinator's
+    sweep, at once in one event loop (see the module). The cameras whose registry could not
+    be read (not polled) or whose result the spool has no room for are retried, as a batch
+    of their own; the others are done."""
     from camfleet.targets import TargetsError  # noqa: PLC0415
     from devmgr.city.spool import SpoolFull  # noqa: PLC0415
-    from devmgr.city.work import CameraJob, run_job  # noqa: PLC0415
+    from devmgr.city.work import CameraJob, run_jobs  # noqa: PLC0415
     from devmgr.registry import RegistryError  # noqa: PLC0415
 
-    parsed = CameraJob.model_validate(job)
+    parsed = [CameraJob.model_validate(job) for job in jobs]
+    outcomes: list[Any]
     try:
-        outcome = asyncio.run(run_job(parsed, _registry(), secrets=_secrets(),
-                                      spool=_spool()))
-    except TargetsError as exc:  # this collector cannot log in: retrying will not help
-        log.error("camera %s of sweep %s: %s", parsed.camera, parsed.sweep_id, exc)
-        return f"failed: {exc}"
-    except (RegistryError, SpoolFull) as exc:
-        # Unreachable before the camera was polled (nothing computed, nothing to keep), or
-        # the spool is full: the job stays with the broker, until its sweep's deadline.
-        registry = getattr(_local, "registry", None)
-        if registry is not None:
-            registry.close()
+        registry = _registry()
+    except RegistryError as exc:  # cannot even be opened: none of them is polled
+        outcomes = [exc] * len(parsed)
+    else:
+        outcomes = asyncio.run(run_jobs(parsed, registry, secrets=_secrets(),
+                                        spool=_spool()))
+    again: list[dict[str, Any]] = []
+    errors: list[Exception] = []
+    for job, outcome in zip(parsed, outcomes, strict=True):
+        name = f"camera {job.camera} of sweep {job.sweep_id}"
+        if isinstance(outcome, RegistryError | SpoolFull):
+            # Unreachable before the camera was polled (nothing computed, nothing to keep),
+            # or the spool is full: the job stays with the broker, until its deadline.
+            (log.error if isinstance(outcome, SpoolFull) else log.warning)(
+                "%s: %s; retrying", name, outcome)
+            again.append(job.model_dump(mode="json"))
+            errors.append(outcome)
+        elif isinstance(outcome, TargetsError):  # this collector cannot log in: final
+            log.error("%s: %s", name, outcome)
+        elif isinstance(outcome, Exception):
+            log.error("%s: failed: %s", name, outcome, exc_info=outcome)
+        else:
+            log.info("%s: %s", name, outcome)
+    if again:
+        if getattr(_local, "registry", None) is not None:  # opened again, fresh, by the retry
+            _local.registry.close()
             _local.registry = None
-        (log.error if isinstance(exc, SpoolFull) else log.warning)(
-            "camera %s of sweep %s: %s; retrying", parsed.camera, parsed.sweep_id, exc)
         cap = float(os.environ.get("CAMFLEET_RETRY_MAX_S") or 64)
-        raise self.retry(exc=exc, max_retries=None,
-                         countdown=min(2 ** (self.request.retries + 1), cap)) from exc
-    log.info("camera %s of sweep %s: %s", parsed.camera, parsed.sweep_id, outcome)
-    return outcome
+        raise self.retry(args=[again], exc=errors[0], max_retries=None,
+                         countdown=min(2 ** (self.request.retries + 1), cap))
+    return ", ".join(str(o) if isinstance(o, str) else f"failed: {o}" for o in outcomes)
 
 
 _spools: dict[int, Any] = {}
@@ -190,8 +210,8 @@ def scheduled_audit(targets: str, move: bool = True) -> int:
 
 
 # Registered by name (what messages carry); plain functions above, for the type checker.
-camera_task = app.task(camera, name="camfleet.camera", bind=True, max_retries=None,
-                       acks_late=True, reject_on_worker_lost=True)
+cameras_task = app.task(cameras, name="camfleet.cameras", bind=True, max_retries=None,
+                        acks_late=True, reject_on_worker_lost=True)
 scheduled_audit_task = app.task(scheduled_audit, name="camfleet.scheduled_audit",
                                 acks_late=True, ignore_result=True)
 

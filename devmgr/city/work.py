@@ -13,6 +13,7 @@ does nothing; one whose sweep has ended (the coordinator gave up) is dropped.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from collections.abc import Mapping, Sequence
 from typing import Literal
@@ -34,7 +35,7 @@ from devmgr.registry import (
 )
 
 __all__ = ["DEFAULT_QUEUE", "CameraJob", "JobOutcome", "deliver", "parse_route", "queue_of",
-           "run_job", "without_secrets"]
+           "run_job", "run_jobs", "without_secrets"]
 
 #: The queue of targets with neither a district nor a matching route.
 DEFAULT_QUEUE = "default"
@@ -153,6 +154,20 @@ async def run_job(job: CameraJob, registry: Registry, *,
     else:
         await _audit(job, target, journal, sweep_id)
     return deliver(result, registry, spool)
+
+
+async def run_jobs(jobs: Sequence[CameraJob], registry: Registry, *,
+                   secrets: Mapping[str, Target] | None = None, spool: Spool | None = None,
+                   ) -> list[JobOutcome | Exception]:
+    """A batch of one district's cameras, at once in one event loop: each one's outcome, or
+    the exception that stopped it (the others go on)."""
+    async def one(job: CameraJob) -> JobOutcome | Exception:
+        try:
+            return await run_job(job, registry, secrets=secrets, spool=spool)
+        except Exception as exc:  # one camera's: reported for it, the batch goes on
+            return exc
+
+    return list(await asyncio.gather(*(one(job) for job in jobs)))
 
 
 def deliver(result: Result, registry: Registry, spool: Spool | None) -> JobOutcome:

@@ -37,6 +37,9 @@ CollectorWaitOption = Annotated[float, typer.Option(
          "missing", min=0)]
 DeadlineOption = Annotated[float, typer.Option(
     help="--distributed: seconds for the whole run", min=1)]
+BatchOption = Annotated[int | None, typer.Option(
+    help="--distributed: cameras per collector task, worked at once [default: 16 for "
+         "inventory, 4 for audit]", min=1)]
 
 
 def _app(broker: str | None) -> Any:
@@ -120,7 +123,7 @@ def collector(
 
 def distributed_run(kind: str, targets: TargetsFile, registry: Registry, *,
                     broker: str | None, routes: list[str] | None, collector_wait: float,
-                    deadline: float, **options: Any) -> CityRun:
+                    deadline: float, batch: int | None = None, **options: Any) -> CityRun:
     """Run ``kind`` through the collectors, progress per district on stderr."""
     from devmgr.city.coordinator import Coordinator  # noqa: PLC0415
     from devmgr.city.work import parse_route  # noqa: PLC0415
@@ -131,7 +134,7 @@ def distributed_run(kind: str, targets: TargetsFile, registry: Registry, *,
         raise fail(str(exc), 2) from exc
     coordinator = Coordinator(_app(broker), registry, routes=parsed,
                               collector_wait_s=collector_wait, deadline_s=deadline,
-                              progress=lambda line: say(line, to=err))
+                              batch=batch, progress=lambda line: say(line, to=err))
     try:
         run = (coordinator.audit(targets, **options) if kind == "audit"
                else coordinator.inventory(targets, **options))
