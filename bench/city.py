@@ -3,6 +3,7 @@ RabbitMQ, registry on PostgreSQL), against today's single-process run on the sam
 
     python bench/city.py                       # 1000 cameras in 4 districts (long)
     python bench/city.py --count 200
+    python bench/city.py --count 200 --broker redis://127.0.0.1:6379/13 --visibility-timeout 60
 
 One loopback fleet, split into districts by target (``district``). In one run:
 
@@ -13,13 +14,21 @@ One loopback fleet, split into districts by target (``district``). In one run:
 
 Printed: wall times and their ratio against the single process, cameras/s per collector,
 collector peak memory (VmHWM), task messages per camera, PostgreSQL rows and bytes per camera
-per audit, and, for the fault, cameras lost and recorded twice (both must be 0).
+per audit, and, for each fault, cameras lost and recorded twice (both must be 0), results
+spooled by the collectors, and the time from the fault to the sweep's end with the longest
+wait between two results after it (after a SIGKILL: how long the dead collectors' cameras
+took to come back; on Redis, the visibility timeout).
+
+``--broker`` (RabbitMQ ``amqp://`` or Redis ``redis://``, Celery's transports) serves the
+coordinator and collectors alike; ``--batch`` the cameras per task (default: the
+coordinator's, per kind); ``--no-faults`` skips the faults.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import signal
 import subprocess
@@ -31,6 +40,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -131,10 +141,11 @@ def counts(run: CityRun) -> tuple[int, int]:
 
 
 def deliveries(log: Path) -> int:
-    """Task messages the collectors received (first deliveries, re-deliveries, retries)."""
+    """Task messages the collectors received (first deliveries, re-deliveries, retries;
+    a message carries a batch of cameras)."""
     text = log.read_text(errors="replace") if log.exists() else ""
     return sum(1 for line in text.splitlines()
-               if "camfleet.camera[" in line and line.endswith("received"))
+               if "camfleet.camera" in line and line.endswith("received"))
 
 
 SCHEMA = ""
@@ -145,7 +156,18 @@ def main() -> None:  # noqa: PLR0915 (one measured run, read top to bottom)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--districts", type=int, default=4)
+    parser.add_argument("--broker", default=app.conf.broker_url,
+                        help="amqp://... (RabbitMQ) or redis://host:port/db")
+    parser.add_argument("--batch", type=int, default=None, help="cameras per task")
+    parser.add_argument("--visibility-timeout", type=float, default=None,
+                        help="Redis: seconds before an unacknowledged task is delivered "
+                             "again (default: the app's, 3600)")
+    parser.add_argument("--faults", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
+    app.conf.broker_url = args.broker
+    if args.visibility_timeout is not None:  # the collectors read it from the environment
+        os.environ["CAMFLEET_VISIBILITY_TIMEOUT_S"] = str(args.visibility_timeout)
+        app.conf.broker_transport_options = {"visibility_timeout": args.visibility_timeout}
     prefix = f"b{uuid.uuid4().hex[:6]}"
     queues = [f"{prefix}-d{n}" for n in range(args.districts)]
     work = Path(tempfile.mkdtemp(prefix="bench-city-"))
@@ -167,11 +189,13 @@ def main() -> None:  # noqa: PLR0915 (one measured run, read top to bottom)
             t0 = time.perf_counter()
             asyncio.run(audit(city, registry, AuditOptions(move=False, discovery=None)))
             walls["audit single"] = time.perf_counter() - t0
-            coordinator = Coordinator(app, registry, collector_wait_s=60, poll_s=0.5)
+            coordinator = Coordinator(app, registry, collector_wait_s=60, poll_s=0.5,
+                                      batch=args.batch)
             results: dict[str, tuple[int, list[float]]] = {}
             for label, split in (("1 collector", [queues]),
                                  (f"{len(queues)} collectors", [[q] for q in queues])):
-                collectors = Collectors(split, url, targets, work / "collectors.log")
+                collectors = Collectors(split, url, targets, work / "collectors.log",
+                                        broker=args.broker)
                 collectors.wait_ready(coordinator, set(queues))
                 t0 = time.perf_counter()
                 coordinator.inventory(city)
@@ -186,7 +210,7 @@ def main() -> None:  # noqa: PLR0915 (one measured run, read top to bottom)
                 assert run.report is not None
                 assert len(run.report.cameras) == args.count
             faults = run_faults(args.count, city, queues, url, targets=targets, work=work,
-                                coordinator=coordinator)
+                                coordinator=coordinator) if args.faults else {}
             verified = registry.verify_audit_log().ok
     single_inv, single_audit = walls["inventory single"], walls["audit single"]
     print(f"\n{'run':<28}{'wall s':>9}{'vs single':>11}{'cam/s/collector':>17}")
@@ -201,38 +225,43 @@ def main() -> None:  # noqa: PLR0915 (one measured run, read top to bottom)
         print(f"memory per collector ({label}): peak RSS "
               f"{', '.join(f'{p:.0f}' for p in peaks)} MB")
     rows, size = after[0] - before[0], after[1] - before[1]
-    print(f"broker: {messages / args.count:.2f} task messages delivered per camera per audit "
+    print(f"broker {args.broker}: {messages / args.count:.2f} task messages delivered per "
+          "camera per audit "
           "(collector logs; plus a broadcast every 3 s while the coordinator looks for "
           "collectors)")
     print(f"PostgreSQL per camera per audit: {rows / args.count:.1f} rows, "
           f"{size / args.count / 1024:.1f} KiB (tables and indexes)")
-    for name, (lost, duplicated) in faults.items():
-        print(f"fault: {name}: lost {lost}, duplicated {duplicated}")
+    for name, line in faults.items():
+        print(f"fault: {name}: {line}")
     print(f"audit log hash chain verifies after all runs: {verified}")
 
 
 def run_faults(count: int, city: TargetsFile, queues: list[str], url: str, *, targets: Path,
-               work: Path, coordinator: Coordinator) -> dict[str, tuple[int, int]]:
-    """Each fault once a quarter of the city is audited; (lost, duplicated) per fault."""
-    registry_port = 5432
-    faults: dict[str, tuple[int, int]] = {}
+               work: Path, coordinator: Coordinator) -> dict[str, str]:
+    """Each fault once a quarter of the city is audited; what it cost, per fault."""
+    broker = urlsplit(app.conf.broker_url)
+    faults: dict[str, str] = {}
     for name in ("every collector SIGKILLed mid-audit (a fresh one takes over)",
                  "broker link cut for 10 s (connections dropped, then refused)",
                  "registry away for 30 s (connections dropped, then refused)"):
-        registry_proxy = Proxy(registry_port)
-        broker_proxy = Proxy(5672)
+        registry_proxy = Proxy(5432)
+        broker_proxy = Proxy(broker.port or 5672)
+        log = work / "collectors.log"
+        spooled = log.read_text(errors="replace").count("result spooled") if log.exists() else 0
         collectors = Collectors(
             [[q] for q in queues], url.replace(":5432/", f":{registry_proxy.port}/"),
-            targets, work / "collectors.log",
-            broker=f"amqp://guest:guest@127.0.0.1:{broker_proxy.port}//")
+            targets, log, broker=urlunsplit(broker._replace(
+                netloc=broker.netloc.replace(f":{broker.port}", f":{broker_proxy.port}"))))
         collectors.wait_ready(coordinator, set(queues))
         watch = _Watch(url)
+        struck: list[float] = []
 
-        def strike(name: str = name, collectors: Collectors = collectors,
-                   registry_proxy: Proxy = registry_proxy,
-                   broker_proxy: Proxy = broker_proxy, watch: _Watch = watch) -> None:
+        def strike(*, name: str = name, collectors: Collectors = collectors,
+                   registry_proxy: Proxy = registry_proxy, broker_proxy: Proxy = broker_proxy,
+                   watch: _Watch = watch, struck: list[float] = struck) -> None:
             while len(watch.audited()) < count // 4:
                 time.sleep(0.2)
+            struck.append(time.time())
             if name.startswith("every collector"):
                 for n, process in enumerate(list(collectors.processes)):
                     process.send_signal(signal.SIGKILL)
@@ -250,10 +279,25 @@ def run_faults(count: int, city: TargetsFile, queues: list[str], url: str, *, ta
         collectors.stop()
         registry_proxy.close()
         broker_proxy.close()
-        faults[name] = counts(run)
-        print(f"fault: {name}: lost {faults[name][0]}, duplicated {faults[name][1]}",
-              flush=True)
+        lost, duplicated = counts(run)
+        end, gap = after_fault(run, struck[0] if struck else time.time())
+        spooled = log.read_text(errors="replace").count("result spooled") - spooled
+        faults[name] = (f"lost {lost}, duplicated {duplicated}; {spooled} results spooled; "
+                        f"sweep ended {end:.0f} s after the fault, longest wait between two "
+                        f"results after it {gap:.0f} s")
+        print(f"fault: {name}: {faults[name]}", flush=True)
     return faults
+
+
+def after_fault(run: CityRun, struck: float) -> tuple[float, float]:
+    """(seconds from the fault to the last result, the longest wait between two results
+    after the fault), from the registry's recording times."""
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        times = sorted(float(t) for (t,) in conn.execute(
+            f'SELECT extract(epoch FROM recorded_at) FROM "{SCHEMA}".audit_results '
+            "WHERE sweep_id = %s", (run.sweep_id,)))
+    later = [struck] + [t for t in times if t > struck]
+    return later[-1] - struck, max((b - a for a, b in itertools.pairwise(later)), default=0.0)
 
 
 class _Watch:
