@@ -163,6 +163,11 @@ def main() -> None:  # noqa: PLR0915 (one measured run, read top to bottom)
                         help="Redis: seconds before an unacknowledged task is delivered "
                              "again (default: the app's, 3600)")
     parser.add_argument("--faults", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--audit", action=argparse.BooleanOptionalAction, default=True,
+                        help="--no-audit: the inventories only (and no faults)")
+    parser.add_argument("--inventory-batch-vs", type=int, default=None, metavar="N",
+                        help="also the distributed inventory with N cameras per task, on the "
+                             "same collectors right after (batching against not batching)")
     args = parser.parse_args()
     app.conf.broker_url = args.broker
     if args.visibility_timeout is not None:  # the collectors read it from the environment
@@ -186,9 +191,10 @@ def main() -> None:  # noqa: PLR0915 (one measured run, read top to bottom)
             t0 = time.perf_counter()
             asyncio.run(recorded_inventory(list(city.targets), registry, processes=1))
             walls["inventory single"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            asyncio.run(audit(city, registry, AuditOptions(move=False, discovery=None)))
-            walls["audit single"] = time.perf_counter() - t0
+            if args.audit:
+                t0 = time.perf_counter()
+                asyncio.run(audit(city, registry, AuditOptions(move=False, discovery=None)))
+                walls["audit single"] = time.perf_counter() - t0
             coordinator = Coordinator(app, registry, collector_wait_s=60, poll_s=0.5,
                                       batch=args.batch)
             results: dict[str, tuple[int, list[float]]] = {}
@@ -200,6 +206,15 @@ def main() -> None:  # noqa: PLR0915 (one measured run, read top to bottom)
                 t0 = time.perf_counter()
                 coordinator.inventory(city)
                 walls[f"inventory {label}"] = time.perf_counter() - t0
+                if args.inventory_batch_vs:
+                    t0 = time.perf_counter()
+                    Coordinator(app, registry, poll_s=0.5,
+                                batch=args.inventory_batch_vs).inventory(city)
+                    walls[f"inventory batch {args.inventory_batch_vs}, {label}"] = (
+                        time.perf_counter() - t0)
+                if not args.audit:
+                    results[label] = (len(split), collectors.stop())
+                    continue
                 before, received = db_size(SCHEMA), deliveries(work / "collectors.log")
                 t0 = time.perf_counter()
                 run = coordinator.audit(city, move=False)
@@ -210,20 +225,22 @@ def main() -> None:  # noqa: PLR0915 (one measured run, read top to bottom)
                 assert run.report is not None
                 assert len(run.report.cameras) == args.count
             faults = run_faults(args.count, city, queues, url, targets=targets, work=work,
-                                coordinator=coordinator) if args.faults else {}
+                                coordinator=coordinator) if args.faults and args.audit else {}
             verified = registry.verify_audit_log().ok
-    single_inv, single_audit = walls["inventory single"], walls["audit single"]
-    print(f"\n{'run':<28}{'wall s':>9}{'vs single':>11}{'cam/s/collector':>17}")
+    single_inv, single_audit = walls["inventory single"], walls.get("audit single", 0.0)
+    print(f"\n{'run':<34}{'wall s':>9}{'vs single':>11}{'cam/s/collector':>17}")
     for name, wall in walls.items():
         n = 1
         for label, (collectors_n, _) in results.items():
             if name.endswith(label):
                 n = collectors_n
         base = single_inv if name.startswith("inventory") else single_audit
-        print(f"{name:<28}{wall:>9.1f}{base / wall:>10.2f}x{args.count / wall / n:>17.1f}")
+        print(f"{name:<34}{wall:>9.1f}{base / wall:>10.2f}x{args.count / wall / n:>17.1f}")
     for label, (_, peaks) in results.items():
         print(f"memory per collector ({label}): peak RSS "
               f"{', '.join(f'{p:.0f}' for p in peaks)} MB")
+    if not args.audit:
+        return
     rows, size = after[0] - before[0], after[1] - before[1]
     print(f"broker {args.broker}: {messages / args.count:.2f} task messages delivered per "
           "camera per audit "

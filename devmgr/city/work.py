@@ -135,24 +135,17 @@ async def run_job(job: CameraJob, registry: Registry, *,
     its result waits in this collector's ``spool``). The registry is read first, then the
     camera polled, then the result shipped; if the registry is lost by then, the result is
     kept in ``spool`` (without one, the RegistryError is raised)."""
-    sweep_id = SweepId(job.sweep_id)
-    if spool is not None and spool.holds(job.sweep_id, job.camera):
-        return "spooled"  # a re-delivery: its result waits here for the registry
-    if registry.get_sweep(sweep_id).status != SweepStatus.RUNNING:
-        return "sweep-over"
-    target = _target_with_secrets(job, secrets or {})
-    target.onvif_password()  # a missing $VAR: the TargetsError names it, before any traffic
-    recorded = (bool(registry.observed_targets(sweep_id, target.id)) if job.kind == "inventory"
-                else job.camera in registry.audited_cameras(sweep_id))
-    if recorded:
-        return "done-already"
-    result = Result(kind=job.kind, sweep_id=job.sweep_id, camera=job.camera,
-                    target_id=target.id)
-    journal = Journal(registry, result)
     if job.kind == "inventory":
-        await _inventory(job, target, journal, sweep_id)
-    else:
-        await _audit(job, target, journal, sweep_id)
+        (outcome,) = await _inventories([job], registry, secrets or {}, spool)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+    ready = _before_polling(job, registry, secrets or {}, spool)
+    if isinstance(ready, str):
+        return ready
+    result = Result(kind=job.kind, sweep_id=job.sweep_id, camera=job.camera,
+                    target_id=ready.id)
+    await _audit(job, ready, Journal(registry, result), SweepId(job.sweep_id))
     return deliver(result, registry, spool)
 
 
@@ -160,14 +153,82 @@ async def run_jobs(jobs: Sequence[CameraJob], registry: Registry, *,
                    secrets: Mapping[str, Target] | None = None, spool: Spool | None = None,
                    ) -> list[JobOutcome | Exception]:
     """A batch of one district's cameras, at once in one event loop: each one's outcome, or
-    the exception that stopped it (the others go on)."""
+    the exception that stopped it (the others go on). Inventories are polled as one sweep
+    (one connection pool, one SNMP session, as the single process polls), each camera's
+    result recorded on its own."""
     async def one(job: CameraJob) -> JobOutcome | Exception:
         try:
             return await run_job(job, registry, secrets=secrets, spool=spool)
         except Exception as exc:  # one camera's: reported for it, the batch goes on
             return exc
 
-    return list(await asyncio.gather(*(one(job) for job in jobs)))
+    inventories = [job for job in jobs if job.kind == "inventory"]
+    audits = [job for job in jobs if job.kind != "inventory"]
+    polled, audited = await asyncio.gather(
+        _inventories(inventories, registry, secrets or {}, spool),
+        asyncio.gather(*(one(j) for j in audits)))
+    outcomes: dict[int, JobOutcome | Exception] = dict(
+        zip(map(id, inventories), polled, strict=True))
+    outcomes.update(zip(map(id, audits), audited, strict=True))
+    return [outcomes[id(job)] for job in jobs]
+
+
+def _before_polling(job: CameraJob, registry: Registry, secrets: Mapping[str, Target],
+                    spool: Spool | None) -> JobOutcome | Target:
+    """What the registry (and the spool) say before the camera is polled: why not to poll
+    it, or the target with this collector's credentials."""
+    sweep_id = SweepId(job.sweep_id)
+    if spool is not None and spool.holds(job.sweep_id, job.camera):
+        return "spooled"  # a re-delivery: its result waits here for the registry
+    if registry.get_sweep(sweep_id).status != SweepStatus.RUNNING:
+        return "sweep-over"
+    target = _target_with_secrets(job, secrets)
+    target.onvif_password()  # a missing $VAR: the TargetsError names it, before any traffic
+    recorded = (bool(registry.observed_targets(sweep_id, target.id)) if job.kind == "inventory"
+                else job.camera in registry.audited_cameras(sweep_id))
+    return "done-already" if recorded else target
+
+
+async def _inventories(jobs: Sequence[CameraJob], registry: Registry,
+                       secrets: Mapping[str, Target], spool: Spool | None,
+                       ) -> list[JobOutcome | Exception]:
+    """Inventory jobs polled as one sweep; each one's outcome (or exception), in order."""
+    from devmgr.inventory.parallel import sweep_with_snmp  # noqa: PLC0415
+    from devmgr.inventory.recorded import PURPOSE  # noqa: PLC0415
+    from devmgr.onvif.session import Timeouts  # noqa: PLC0415
+
+    outcomes: list[JobOutcome | Exception] = []
+    todo: list[tuple[int, CameraJob, Target]] = []
+    for job in jobs:
+        ready: JobOutcome | Target | Exception
+        try:
+            ready = _before_polling(job, registry, secrets, spool)
+        except Exception as exc:  # one camera's: reported for it, the batch goes on
+            ready = exc
+        if isinstance(ready, Target):
+            todo.append((len(outcomes), job, ready))
+            ready = "recorded"  # unless its delivery says otherwise, below
+        outcomes.append(ready)
+    if not todo:
+        return outcomes
+    targets = [target for _, _, target in todo]
+    found = await sweep_with_snmp(
+        targets, concurrency=len(targets), snmp=any(t.snmp for t in targets),
+        timeouts=Timeouts(call=max(job.call_timeout_s for _, job, _ in todo)), progress=None)
+    for (n, job, target), inv in zip(todo, found, strict=True):
+        result = Result(kind="inventory", sweep_id=job.sweep_id, camera=job.camera,
+                        target_id=target.id)
+        journal = Journal(registry, result)
+        journal.record_inventories(SweepId(job.sweep_id), [inv])
+        if inv.device is not None:
+            trail = AuditTrail(journal, job.operator or default_operator(), PURPOSE,
+                               job.sweep_id)
+            trail.log([trail.configuration(inv)])
+        try:
+            outcomes[n] = deliver(result, registry, spool)
+        except Exception as exc:  # one camera's: reported for it, the batch goes on
+            outcomes[n] = exc
+    return outcomes
 
 
 def deliver(result: Result, registry: Registry, spool: Spool | None) -> JobOutcome:
@@ -183,19 +244,6 @@ def deliver(result: Result, registry: Registry, spool: Spool | None) -> JobOutco
                     "(%d waiting)", result.camera, result.sweep_id, exc, spool.path,
                     len(spool))
         return "spooled"
-
-
-async def _inventory(job: CameraJob, target: Target, registry: Registry,
-                     sweep_id: SweepId) -> None:
-    from devmgr.inventory.parallel import sweep_with_snmp  # noqa: PLC0415
-    from devmgr.inventory.recorded import PURPOSE  # noqa: PLC0415
-    from devmgr.onvif.session import Timeouts  # noqa: PLC0415
-
-    found = await sweep_with_snmp([target], concurrency=1, snmp=target.snmp is not None,
-                                  timeouts=Timeouts(call=job.call_timeout_s), progress=None)
-    trail = AuditTrail(registry, job.operator or default_operator(), PURPOSE, sweep_id)
-    registry.record_inventories(sweep_id, found)
-    trail.log(trail.configuration(inv) for inv in found if inv.device is not None)
 
 
 async def _audit(job: CameraJob, target: Target, registry: Registry,
