@@ -264,7 +264,7 @@ def run_faults(count: int, city: TargetsFile, queues: list[str], url: str, *, ta
         registry_proxy = Proxy(5432)
         broker_proxy = Proxy(broker.port or 5672)
         log = work / "collectors.log"
-        spooled = log.read_text(errors="replace").count("result spooled") if log.exists() else 0
+        spooled = log.read_text(errors="replace").count("spooled camera ") if log.exists() else 0
         collectors = Collectors(
             [[q] for q in queues], url.replace(":5432/", f":{registry_proxy.port}/"),
             targets, log, broker=urlunsplit(broker._replace(
@@ -298,8 +298,9 @@ def run_faults(count: int, city: TargetsFile, queues: list[str], url: str, *, ta
         broker_proxy.close()
         lost, duplicated = counts(run)
         end, gap = after_fault(run, struck[0] if struck else time.time())
-        spooled = log.read_text(errors="replace").count("result spooled") - spooled
-        faults[name] = (f"lost {lost}, duplicated {duplicated}; {spooled} results spooled; "
+        spooled = log.read_text(errors="replace").count("spooled camera ") - spooled
+        faults[name] = (f"lost {lost}, duplicated {duplicated}; {spooled} results spooled "
+                        "and shipped later; "
                         f"sweep ended {end:.0f} s after the fault, longest wait between two "
                         f"results after it {gap:.0f} s")
         print(f"fault: {name}: {faults[name]}", flush=True)

@@ -31,7 +31,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -54,7 +54,7 @@ from devmgr.registry import (
 from devmgr.registry._codec import dump_model, load_model
 
 __all__ = ["DEFAULT_MAX_AGE_S", "DEFAULT_MAX_BYTES", "Journal", "Result", "Spool", "SpoolFull",
-           "default_spool_dir", "ship", "ship_spool"]
+           "default_spool_dir", "ship", "ship_all", "ship_spool"]
 
 DEFAULT_MAX_BYTES = 1024 * 1024 * 1024
 DEFAULT_MAX_AGE_S = 24 * 3600.0
@@ -162,6 +162,28 @@ def ship(result: Result, registry: Registry,
         if progress is not None:
             progress(result)
     return "recorded"
+
+
+def ship_all(results: Sequence[Result], registry: Registry) -> list[Shipped]:
+    """Results of one sweep whose writes are alike (the same operations, in the same order,
+    each with ``items``: one batch's inventories), shipped together: each operation of all
+    of them in one call. What is recorded already is dropped, as :func:`ship` does."""
+    if not results:
+        return []
+    sweep_id = SweepId(results[0].sweep_id)
+    if registry.get_sweep(sweep_id).status != SweepStatus.RUNNING:
+        return ["sweep-over"] * len(results)
+    recorded = registry.observed_targets(sweep_id)
+    outcomes: list[Shipped] = ["done-already" if r.done == 0 and r.target_id in recorded
+                               else "recorded" for r in results]
+    fresh = [r for r, o in zip(results, outcomes, strict=True) if o == "recorded"]
+    while fresh and fresh[0].done < len(fresh[0].ops):
+        step = fresh[0].done
+        ops = [r.ops[step] for r in fresh]
+        _apply(dict(ops[0], items=[item for op in ops for item in op["items"]]), registry)
+        for result in fresh:
+            result.done += 1
+    return outcomes
 
 
 class Spool:

@@ -23,7 +23,7 @@ from pydantic import Field
 from camfleet.model import Model
 from camfleet.printable import device_logger
 from camfleet.targets import SnmpCredentials, Target, TargetsError, TargetsFile
-from devmgr.city.spool import Journal, Result, Spool, ship
+from devmgr.city.spool import Journal, Result, Spool, ship, ship_all
 from devmgr.compliance.model import AuditSettings
 from devmgr.registry import (
     AuditTrail,
@@ -140,7 +140,7 @@ async def run_job(job: CameraJob, registry: Registry, *,
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
-    ready = _before_polling(job, registry, secrets or {}, spool)
+    ready = _before_polling(job, _Reads(registry), secrets or {}, spool)
     if isinstance(ready, str):
         return ready
     result = Result(kind=job.kind, sweep_id=job.sweep_id, camera=job.camera,
@@ -173,20 +173,42 @@ async def run_jobs(jobs: Sequence[CameraJob], registry: Registry, *,
     return [outcomes[id(job)] for job in jobs]
 
 
-def _before_polling(job: CameraJob, registry: Registry, secrets: Mapping[str, Target],
+class _Reads:
+    """What a batch reads of the registry before polling, read once per sweep."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self._running: dict[int, bool] = {}
+        self._done: dict[tuple[str, int], set[str]] = {}
+
+    def running(self, sweep_id: int) -> bool:
+        if sweep_id not in self._running:
+            self._running[sweep_id] = (self.registry.get_sweep(SweepId(sweep_id)).status
+                                       == SweepStatus.RUNNING)
+        return self._running[sweep_id]
+
+    def done(self, kind: str, sweep_id: int) -> set[str]:
+        """The targets observed (inventory) or cameras audited (audit) in the sweep."""
+        key = (kind, sweep_id)
+        if key not in self._done:
+            read = (self.registry.observed_targets if kind == "inventory"
+                    else self.registry.audited_cameras)
+            self._done[key] = read(SweepId(sweep_id))
+        return self._done[key]
+
+
+def _before_polling(job: CameraJob, reads: _Reads, secrets: Mapping[str, Target],
                     spool: Spool | None) -> JobOutcome | Target:
     """What the registry (and the spool) say before the camera is polled: why not to poll
     it, or the target with this collector's credentials."""
-    sweep_id = SweepId(job.sweep_id)
     if spool is not None and spool.holds(job.sweep_id, job.camera):
         return "spooled"  # a re-delivery: its result waits here for the registry
-    if registry.get_sweep(sweep_id).status != SweepStatus.RUNNING:
+    if not reads.running(job.sweep_id):
         return "sweep-over"
     target = _target_with_secrets(job, secrets)
     target.onvif_password()  # a missing $VAR: the TargetsError names it, before any traffic
-    recorded = (bool(registry.observed_targets(sweep_id, target.id)) if job.kind == "inventory"
-                else job.camera in registry.audited_cameras(sweep_id))
-    return "done-already" if recorded else target
+    key = target.id if job.kind == "inventory" else job.camera
+    return "done-already" if key in reads.done(job.kind, job.sweep_id) else target
 
 
 async def _inventories(jobs: Sequence[CameraJob], registry: Registry,
@@ -199,15 +221,16 @@ async def _inventories(jobs: Sequence[CameraJob], registry: Registry,
 
     outcomes: list[JobOutcome | Exception] = []
     todo: list[tuple[int, CameraJob, Target]] = []
+    reads = _Reads(registry)
     for job in jobs:
         ready: JobOutcome | Target | Exception
         try:
-            ready = _before_polling(job, registry, secrets, spool)
+            ready = _before_polling(job, reads, secrets, spool)
         except Exception as exc:  # one camera's: reported for it, the batch goes on
             ready = exc
         if isinstance(ready, Target):
             todo.append((len(outcomes), job, ready))
-            ready = "recorded"  # unless its delivery says otherwise, below
+            ready = "recorded"  # its delivery says, below
         outcomes.append(ready)
     if not todo:
         return outcomes
@@ -215,20 +238,32 @@ async def _inventories(jobs: Sequence[CameraJob], registry: Registry,
     found = await sweep_with_snmp(
         targets, concurrency=len(targets), snmp=any(t.snmp for t in targets),
         timeouts=Timeouts(call=max(job.call_timeout_s for _, job, _ in todo)), progress=None)
-    for (n, job, target), inv in zip(todo, found, strict=True):
+    results: list[Result] = []
+    for (_, job, target), inv in zip(todo, found, strict=True):
         result = Result(kind="inventory", sweep_id=job.sweep_id, camera=job.camera,
                         target_id=target.id)
         journal = Journal(registry, result)
         journal.record_inventories(SweepId(job.sweep_id), [inv])
-        if inv.device is not None:
-            trail = AuditTrail(journal, job.operator or default_operator(), PURPOSE,
-                               job.sweep_id)
-            trail.log([trail.configuration(inv)])
-        try:
-            outcomes[n] = deliver(result, registry, spool)
-        except Exception as exc:  # one camera's: reported for it, the batch goes on
-            outcomes[n] = exc
+        trail = AuditTrail(journal, job.operator or default_operator(), PURPOSE, job.sweep_id)
+        trail.log([trail.configuration(inv)] if inv.device is not None else [])
+        results.append(result)
+    try:
+        delivered: list[JobOutcome | Exception] = list(deliver_all(results, registry, spool))
+    except Exception as exc:  # the spool refused them (full): the batch is retried
+        delivered = [exc] * len(results)
+    for (n, _, _), outcome in zip(todo, delivered, strict=True):
+        outcomes[n] = outcome
     return outcomes
+
+
+def deliver_all(results: Sequence[Result], registry: Registry, spool: Spool | None,
+                ) -> list[JobOutcome]:
+    """Ship results of alike writes (one batch's inventories) together, a transaction per
+    kind of write for all of them, or keep them in the spool if the registry is lost."""
+    try:
+        return list(ship_all(results, registry))
+    except RegistryError as exc:
+        return _spooled(results, spool, exc)
 
 
 def deliver(result: Result, registry: Registry, spool: Spool | None) -> JobOutcome:
@@ -237,13 +272,19 @@ def deliver(result: Result, registry: Registry, spool: Spool | None) -> JobOutco
     try:
         return ship(result, registry)
     except RegistryError as exc:
-        if spool is None:
-            raise
+        return _spooled([result], spool, exc)[0]
+
+
+def _spooled(results: Sequence[Result], spool: Spool | None,
+             exc: RegistryError) -> list[JobOutcome]:
+    if spool is None:
+        raise exc
+    for result in results:
         spool.put(result)
-        log.warning("camera %s of sweep %s: registry unreachable (%s); result spooled in %s "
-                    "(%d waiting)", result.camera, result.sweep_id, exc, spool.path,
-                    len(spool))
-        return "spooled"
+    log.warning("%s of sweep %s: registry unreachable (%s); results spooled in %s "
+                "(%d waiting)", ", ".join(r.camera for r in results), results[0].sweep_id, exc,
+                spool.path, len(spool))
+    return ["spooled"] * len(results)
 
 
 async def _audit(job: CameraJob, target: Target, registry: Registry,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -17,15 +18,22 @@ from devmgr.registry import AuditTrail, Registry, SweepId, snapshot_digest
 JPEG = b"\xff\xd8 a picture \xff\xd9"
 
 
-def audited(registry: Registry, sweep: SweepId, camera: str = "gate-1") -> Result:
-    """What a collector's audit of one camera writes, kept by a Journal."""
-    result = Result(kind="audit", sweep_id=int(sweep), camera=camera, target_id=camera)
+def journaled(registry: Registry, sweep: SweepId, kind: Literal["inventory", "audit"],
+              camera: str) -> tuple[Result, Journal]:
+    """A camera's observation and its log entry, kept by a Journal."""
+    result = Result(kind=kind, sweep_id=int(sweep), camera=camera, target_id=camera)
     journal = Journal(registry, result)
     inv = Inventory(target_id=camera, address="192.0.2.10", collected_at=datetime.now(UTC),
                     device=DeviceInfo(serial=f"S-{camera}"))
     journal.record_inventories(sweep, [inv])
-    trail = AuditTrail(journal, "tester", "compliance audit", sweep)
+    trail = AuditTrail(journal, "tester", kind, sweep)
     trail.log([trail.configuration(inv)])
+    return result, journal
+
+
+def audited(registry: Registry, sweep: SweepId, camera: str = "gate-1") -> Result:
+    """What a collector's audit of one camera writes, kept by a Journal."""
+    result, journal = journaled(registry, sweep, "audit", camera)
     digest = journal.put_snapshot(JPEG)
     journal.record_audit_results(sweep, [(camera, "compliant",
                                           CameraAudit(camera=camera, status="compliant"))])
@@ -96,3 +104,28 @@ def test_the_spool_is_bounded_in_size_and_age(tmp_path: Path,
         assert ship_spool(short, registry) == {"too-old": 1}
         assert "waited 1.0 h, more than the limit" in caplog.text
         assert registry.audited_cameras(sweep) == set()
+
+
+def inventoried(registry: Registry, sweep: SweepId, target: str) -> Result:
+    return journaled(registry, sweep, "inventory", target)[0]
+
+
+def test_a_batch_of_inventories_ships_together_or_is_spooled_whole(tmp_path: Path) -> None:
+    from devmgr.city.work import deliver_all  # noqa: PLC0415
+
+    path = tmp_path / "registry.sqlite"
+    spool = Spool(tmp_path / "q.sqlite")
+    with Registry.open(path) as registry:
+        sweep = registry.begin_sweep("inventory")
+        assert deliver_all([inventoried(registry, sweep, "a")], registry, spool) == ["recorded"]
+        batch = [inventoried(registry, sweep, t) for t in ("a", "b", "c")]
+        assert deliver_all(batch, registry, spool) == ["done-already", "recorded", "recorded"]
+        assert registry.get_sweep(sweep).observation_count == 3  # "a" once
+        assert len(registry.audit_entries()) == 3
+        later = [inventoried(registry, sweep, t) for t in ("d", "e")]
+        registry.close()
+        assert deliver_all(later, registry, spool) == ["spooled", "spooled"]
+    with Registry.open(path) as registry:
+        assert ship_spool(spool, registry) == {"recorded": 2}
+        assert registry.observed_targets(sweep) == {"a", "b", "c", "d", "e"}
+        assert registry.verify_audit_log().ok
