@@ -4,6 +4,7 @@ RabbitMQ, registry on PostgreSQL), against today's single-process run on the sam
     python bench/city.py                       # 1000 cameras in 4 districts (long)
     python bench/city.py --count 200
     python bench/city.py --count 200 --backend netns   # districts in namespaces (root)
+    python bench/city.py --count 200 --broker redis://127.0.0.1:6379/13 --visibility-timeout 60
 
 One loopback fleet, split into districts by target (``district``); or, with ``--backend
 netns``, one netns fleet per district on a bridge of its own, each district's collector in a
@@ -18,7 +19,14 @@ namespace, which reaches every district (a city without segments). In one run:
 
 Printed: wall times and their ratio against the single process, cameras/s per collector,
 collector peak memory (VmHWM), task messages per camera, PostgreSQL rows and bytes per camera
-per audit, and, for the fault, cameras lost and recorded twice (both must be 0).
+per audit, and, for each fault, cameras lost and recorded twice (both must be 0), results
+spooled by the collectors, and the time from the fault to the sweep's end with the longest
+wait between two results after it (after a SIGKILL: how long the dead collectors' cameras
+took to come back; on Redis, the visibility timeout).
+
+``--broker`` (RabbitMQ ``amqp://`` or Redis ``redis://``, Celery's transports) serves the
+coordinator and collectors alike; ``--batch`` the cameras per task (default: the
+coordinator's, per kind); ``--no-faults`` skips the faults.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import os
 import signal
 import subprocess
@@ -37,6 +46,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -74,10 +84,11 @@ def db_size(name: str) -> tuple[int, int]:
     with psycopg.connect(ADMIN, autocommit=True) as conn:
         tables = [r[0] for r in conn.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = %s", (name,))]
-        rows = sum(int(conn.execute(f'SELECT count(*) FROM "{name}"."{t}"').fetchone()[0])
+        rows = sum(int((conn.execute(f'SELECT count(*) FROM "{name}"."{t}"').fetchone()
+                        or (0,))[0]) for t in tables)
+        size = sum(int((conn.execute("SELECT pg_total_relation_size(%s)",
+                                     (f'"{name}"."{t}"',)).fetchone() or (0,))[0])
                    for t in tables)
-        size = sum(int(conn.execute("SELECT pg_total_relation_size(%s)",
-                                    (f'"{name}"."{t}"',)).fetchone()[0]) for t in tables)
     return rows, size
 
 
@@ -106,7 +117,8 @@ class Collectors:
             registry = district.collector.url("registry", registry)
             broker = district.collector.url("broker", broker)
         args = [sys.executable, "-m", "devmgr.cli", "collector", "--registry", registry,
-                "--targets", str(self.targets), "--concurrency", "8", "--broker", broker]
+                "--targets", str(self.targets), "--concurrency", "8",
+                "--spool", str(self.log.parent / "spool"), "--broker", broker]
         for queue in queues:
             args += ["--queue", queue]
         with self.log.open("ab") as sink:
@@ -148,10 +160,11 @@ def counts(run: CityRun) -> tuple[int, int]:
 
 
 def deliveries(log: Path) -> int:
-    """Task messages the collectors received (first deliveries, re-deliveries, retries)."""
+    """Task messages the collectors received (first deliveries, re-deliveries, retries;
+    a message carries a batch of cameras)."""
     text = log.read_text(errors="replace") if log.exists() else ""
     return sum(1 for line in text.splitlines()
-               if "camfleet.camera[" in line and line.endswith("received"))
+               if "camfleet.camera" in line and line.endswith("received"))
 
 
 SCHEMA = ""
@@ -163,7 +176,23 @@ def main() -> None:  # noqa: PLR0915 (one measured run, read top to bottom)
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--districts", type=int, default=4)
     parser.add_argument("--backend", choices=("loopback", "netns"), default="loopback")
+    parser.add_argument("--broker", default=app.conf.broker_url,
+                        help="amqp://... (RabbitMQ) or redis://host:port/db")
+    parser.add_argument("--batch", type=int, default=None, help="cameras per task")
+    parser.add_argument("--visibility-timeout", type=float, default=None,
+                        help="Redis: seconds before an unacknowledged task is delivered "
+                             "again (default: the app's, 3600)")
+    parser.add_argument("--faults", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--audit", action=argparse.BooleanOptionalAction, default=True,
+                        help="--no-audit: the inventories only (and no faults)")
+    parser.add_argument("--inventory-batch-vs", type=int, default=None, metavar="N",
+                        help="also the distributed inventory with N cameras per task, on the "
+                             "same collectors right after (batching against not batching)")
     args = parser.parse_args()
+    app.conf.broker_url = args.broker
+    if args.visibility_timeout is not None:  # the collectors read it from the environment
+        os.environ["CAMFLEET_VISIBILITY_TIMEOUT_S"] = str(args.visibility_timeout)
+        app.conf.broker_transport_options = {"visibility_timeout": args.visibility_timeout}
     prefix = f"b{uuid.uuid4().hex[:6]}"
     queues = [f"{prefix}-d{n}" for n in range(args.districts)]
     work = Path(tempfile.mkdtemp(prefix="bench-city-"))
@@ -179,19 +208,30 @@ def main() -> None:  # noqa: PLR0915 (one measured run, read top to bottom)
             t0 = time.perf_counter()
             asyncio.run(recorded_inventory(list(city.targets), registry, processes=1))
             walls["inventory single"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            asyncio.run(audit(city, registry, AuditOptions(move=False, discovery=None)))
-            walls["audit single"] = time.perf_counter() - t0
-            coordinator = Coordinator(app, registry, collector_wait_s=60, poll_s=0.5)
+            if args.audit:
+                t0 = time.perf_counter()
+                asyncio.run(audit(city, registry, AuditOptions(move=False, discovery=None)))
+                walls["audit single"] = time.perf_counter() - t0
+            coordinator = Coordinator(app, registry, collector_wait_s=60, poll_s=0.5,
+                                      batch=args.batch)
             results: dict[str, tuple[int, list[float]]] = {}
             for label, split in (("1 collector", [queues]),
                                  (f"{len(queues)} collectors", [[q] for q in queues])):
                 collectors = Collectors(split, url, targets, work / "collectors.log",
-                                        districts=districts)
+                                        broker=args.broker, districts=districts)
                 collectors.wait_ready(coordinator, set(queues))
                 t0 = time.perf_counter()
                 coordinator.inventory(city)
                 walls[f"inventory {label}"] = time.perf_counter() - t0
+                if args.inventory_batch_vs:
+                    t0 = time.perf_counter()
+                    Coordinator(app, registry, poll_s=0.5,
+                                batch=args.inventory_batch_vs).inventory(city)
+                    walls[f"inventory batch {args.inventory_batch_vs}, {label}"] = (
+                        time.perf_counter() - t0)
+                if not args.audit:
+                    results[label] = (len(split), collectors.stop())
+                    continue
                 before, received = db_size(SCHEMA), deliveries(work / "collectors.log")
                 t0 = time.perf_counter()
                 run = coordinator.audit(city, move=False)
@@ -202,28 +242,32 @@ def main() -> None:  # noqa: PLR0915 (one measured run, read top to bottom)
                 assert run.report is not None
                 assert len(run.report.cameras) == args.count
             faults = run_faults(args.count, city, queues, url, targets=targets, work=work,
-                                coordinator=coordinator, districts=districts)
+                                coordinator=coordinator, districts=districts,
+                                ) if args.faults and args.audit else {}
             verified = registry.verify_audit_log().ok
-    single_inv, single_audit = walls["inventory single"], walls["audit single"]
-    print(f"\n{'run':<28}{'wall s':>9}{'vs single':>11}{'cam/s/collector':>17}")
+    single_inv, single_audit = walls["inventory single"], walls.get("audit single", 0.0)
+    print(f"\n{'run':<34}{'wall s':>9}{'vs single':>11}{'cam/s/collector':>17}")
     for name, wall in walls.items():
         n = 1
         for label, (collectors_n, _) in results.items():
             if name.endswith(label):
                 n = collectors_n
         base = single_inv if name.startswith("inventory") else single_audit
-        print(f"{name:<28}{wall:>9.1f}{base / wall:>10.2f}x{args.count / wall / n:>17.1f}")
+        print(f"{name:<34}{wall:>9.1f}{base / wall:>10.2f}x{args.count / wall / n:>17.1f}")
     for label, (_, peaks) in results.items():
         print(f"memory per collector ({label}): peak RSS "
               f"{', '.join(f'{p:.0f}' for p in peaks)} MB")
+    if not args.audit:
+        return
     rows, size = after[0] - before[0], after[1] - before[1]
-    print(f"broker: {messages / args.count:.2f} task messages delivered per camera per audit "
+    print(f"broker {args.broker}: {messages / args.count:.2f} task messages delivered per "
+          "camera per audit "
           "(collector logs; plus a broadcast every 3 s while the coordinator looks for "
           "collectors)")
     print(f"PostgreSQL per camera per audit: {rows / args.count:.1f} rows, "
           f"{size / args.count / 1024:.1f} KiB (tables and indexes)")
-    for name, (lost, duplicated) in faults.items():
-        print(f"fault: {name}: lost {lost}, duplicated {duplicated}")
+    for name, line in faults.items():
+        print(f"fault: {name}: {line}")
     print(f"audit log hash chain verifies after all runs: {verified}")
 
 
@@ -237,7 +281,8 @@ def built(backend: str, members: list[FleetMember], queues: list[str],
                 t.model_copy(update={"district": queues[n % len(queues)]})
                 for n, t in enumerate(fleet.manifest().targets))), {}
         return
-    services = {"broker": ("127.0.0.1", 5672), "registry": ("127.0.0.1", 5432)}
+    services = {"broker": ("127.0.0.1", urlsplit(app.conf.broker_url).port or 5672),
+                "registry": ("127.0.0.1", 5432)}
     with contextlib.ExitStack() as stack:
         districts = {q: stack.enter_context(District(q, members[n::len(queues)],
                                                      services=services))
@@ -257,9 +302,11 @@ class Links:
         self.registry, self.broker = url, app.conf.broker_url
         self.own = not districts
         if self.own:
-            self.relays = {"registry": [Proxy(5432)], "broker": [Proxy(5672)]}
+            broker = urlsplit(app.conf.broker_url)
+            self.relays = {"registry": [Proxy(5432)], "broker": [Proxy(broker.port or 5672)]}
             self.registry = url.replace(":5432/", f":{self.relays['registry'][0].port}/")
-            self.broker = f"amqp://guest:guest@127.0.0.1:{self.relays['broker'][0].port}//"
+            self.broker = urlunsplit(broker._replace(netloc=broker.netloc.replace(
+                f":{broker.port}", f":{self.relays['broker'][0].port}")))
 
     def cut(self, name: str, seconds: float) -> None:
         threads = [threading.Thread(target=relay.cut, args=(seconds,))
@@ -277,23 +324,27 @@ class Links:
 
 def run_faults(count: int, city: TargetsFile, queues: list[str], url: str, *, targets: Path,
                work: Path, coordinator: Coordinator,
-               districts: dict[str, District]) -> dict[str, tuple[int, int]]:
-    """Each fault once a quarter of the city is audited; (lost, duplicated) per fault."""
-    faults: dict[str, tuple[int, int]] = {}
+               districts: dict[str, District]) -> dict[str, str]:
+    """Each fault once a quarter of the city is audited; what it cost, per fault."""
+    faults: dict[str, str] = {}
     for name in ("every collector SIGKILLed mid-audit (a fresh one takes over)",
                  "broker link cut for 10 s (connections dropped, then refused)",
                  "registry away for 30 s (connections dropped, then refused)"):
         links = Links(url, districts)
-        collectors = Collectors([[q] for q in queues], links.registry, targets,
-                                work / "collectors.log", broker=links.broker,
-                                districts=districts)
+        log = work / "collectors.log"
+        spooled = log.read_text(errors="replace").count("spooled camera ") if log.exists() else 0
+        collectors = Collectors([[q] for q in queues], links.registry, targets, log,
+                                broker=links.broker, districts=districts)
         collectors.wait_ready(coordinator, set(queues))
         watch = _Watch(url)
+        struck: list[float] = []
 
-        def strike(name: str = name, collectors: Collectors = collectors,
-                   links: Links = links, watch: _Watch = watch) -> None:
+        def strike(*, name: str = name, collectors: Collectors = collectors,
+                   links: Links = links, watch: _Watch = watch,
+                   struck: list[float] = struck) -> None:
             while len(watch.audited()) < count // 4:
                 time.sleep(0.2)
+            struck.append(time.time())
             if name.startswith("every collector"):
                 for n, process in enumerate(list(collectors.processes)):
                     process.send_signal(signal.SIGKILL)
@@ -310,10 +361,26 @@ def run_faults(count: int, city: TargetsFile, queues: list[str], url: str, *, ta
         thread.join(timeout=60)
         collectors.stop()
         links.close()
-        faults[name] = counts(run)
-        print(f"fault: {name}: lost {faults[name][0]}, duplicated {faults[name][1]}",
-              flush=True)
+        lost, duplicated = counts(run)
+        end, gap = after_fault(run, struck[0] if struck else time.time())
+        spooled = log.read_text(errors="replace").count("spooled camera ") - spooled
+        faults[name] = (f"lost {lost}, duplicated {duplicated}; {spooled} results spooled "
+                        "and shipped later; "
+                        f"sweep ended {end:.0f} s after the fault, longest wait between two "
+                        f"results after it {gap:.0f} s")
+        print(f"fault: {name}: {faults[name]}", flush=True)
     return faults
+
+
+def after_fault(run: CityRun, struck: float) -> tuple[float, float]:
+    """(seconds from the fault to the last result, the longest wait between two results
+    after the fault), from the registry's recording times."""
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        times = sorted(float(t) for (t,) in conn.execute(
+            f'SELECT extract(epoch FROM recorded_at) FROM "{SCHEMA}".audit_results '
+            "WHERE sweep_id = %s", (run.sweep_id,)))
+    later = [struck] + [t for t in times if t > struck]
+    return later[-1] - struck, max((b - a for a, b in itertools.pairwise(later)), default=0.0)
 
 
 class _Watch:

@@ -1,4 +1,4 @@
-"""The city: sweeps and audits run per camera by collectors in each district, on Celery.
+"""The city: sweeps and audits run by collectors in each district, on Celery.
 
 One machine serves a site; a city's cameras sit in district networks that cannot reach each
 other, so a *collector* sits in each one (what LibreNMS poller groups and Zabbix proxies
@@ -10,8 +10,9 @@ do) and every result flows to the one registry (PostgreSQL for the city):
 * :mod:`~devmgr.city.work`: the work of one camera (its inventory, its audit), run by a
   collector with the library's own functions, recorded into the coordinator's sweep;
 * :mod:`~devmgr.city.app`: the Celery application, its delivery settings and the tasks;
-* :mod:`~devmgr.city.coordinator`: fans a sweep out per camera, one queue per district,
-  and follows it to the end in the registry.
+* :mod:`~devmgr.city.coordinator`: fans a sweep out in batches of cameras, one queue per
+  district, and follows it to the end in the registry;
+* :mod:`~devmgr.city.spool`: what a collector keeps while the registry is away.
 
 Delivery is at least once and recording idempotent: a task is acknowledged only when its
 camera is recorded (``acks_late``), a collector that dies has its tasks re-delivered

@@ -1,14 +1,17 @@
-"""The coordinator: one sweep fanned out per camera, a queue per district, followed to the end.
+"""The coordinator: one sweep fanned out in batches, a queue per district, followed to the end.
 
     run = Coordinator(app, registry).audit(targets, move=False)
     run.report        # the same AuditReport as a single-machine audit
     run.districts     # per queue: cameras, done, collectors seen, missing
 
-The coordinator begins the sweep, sends one task per camera to its district's queue (the
-target's ``district``, else a CIDR route, else ``default``), then follows the sweep *in the
-registry*, where the collectors record: the registry is the truth, the broker only carries
-work. It ends when every camera is recorded (the sweep is complete), or when what is left
-can no longer come: a district with no collector on its queue for ``collector_wait_s``
+The coordinator begins the sweep, sends the cameras to their district's queue (the
+target's ``district``, else a CIDR route, else ``default``) in batches of up to ``batch`` per
+task (:data:`DEFAULT_BATCH`: a collector works a batch in one event loop, as the single
+process works its sweep; a collector killed mid-batch has the whole batch delivered again,
+and what it had recorded is not recorded twice), then follows the sweep *in the registry*,
+where the collectors record: the registry is the truth, the broker only carries work. It
+ends when every camera is recorded (the sweep is complete), or when what is left can no
+longer come: a district with no collector on its queue for ``collector_wait_s``
 (reported missing; its tasks expire unread), or the overall ``deadline_s``. A sweep that
 lacks cameras ends aborted, so that the audit history counts no half city; what was
 recorded stays readable and is reported.
@@ -28,9 +31,13 @@ from devmgr.compliance.model import AuditReport, AuditSettings, CameraAudit
 from devmgr.inventory.model import Inventory
 from devmgr.registry import Registry, RegistryError, SweepId, SweepStatus, default_operator
 
-__all__ = ["CityRun", "Coordinator", "District"]
+__all__ = ["DEFAULT_BATCH", "CityRun", "Coordinator", "District"]
 
 Kind = Literal["inventory", "audit"]
+#: Cameras per task. Inventory: many, a camera costs little but an event loop of its own
+#: costs as much. Audit: a camera is seconds of CPU and PTZ travel; few, so that a dead
+#: collector strands little and the district's collectors share the work evenly.
+DEFAULT_BATCH: dict[Kind, int] = {"inventory": 16, "audit": 4}
 
 
 @dataclass
@@ -78,9 +85,12 @@ class Coordinator:
 
     def __init__(self, app: Any, registry: Registry, *, routes: Sequence[Route] = (),
                  collector_wait_s: float = 30.0, deadline_s: float = 3600.0,
-                 poll_s: float = 0.5, look_every_s: float = 3.0,
+                 poll_s: float = 0.5, look_every_s: float = 3.0, batch: int | None = None,
                  progress: Callable[[str], None] | None = None) -> None:
-        self.app, self.registry, self.routes = app, registry, tuple(routes)
+        """``batch``: cameras per task (None: :data:`DEFAULT_BATCH` of the kind)."""
+        if batch is not None and batch < 1:
+            raise ValueError(f"batch must be at least 1, not {batch}")
+        self.app, self.registry, self.routes, self.batch = app, registry, tuple(routes), batch
         self.collector_wait_s, self.deadline_s = collector_wait_s, deadline_s
         self.poll_s, self.look_every_s = poll_s, look_every_s
         self.progress = progress
@@ -137,7 +147,7 @@ class Coordinator:
                 kind, int(sweep_id), keys[target.id], target, **options)))
         run = CityRun(kind, sweep_id, districts, SweepStatus.RUNNING)
         try:
-            self._send(jobs)
+            self._send(jobs, self.batch or DEFAULT_BATCH[kind])
             self._follow(run)
         except BaseException:
             self.registry.finish_sweep(sweep_id, SweepStatus.ABORTED)
@@ -146,14 +156,22 @@ class Coordinator:
         self.registry.finish_sweep(sweep_id, run.status)
         return run
 
-    def _send(self, jobs: list[tuple[str, CameraJob]]) -> None:
+    def _send(self, jobs: list[tuple[str, CameraJob]], batch: int) -> None:
         # Expiring with the deadline: a collector that comes later does not work for nothing.
         expires = datetime.now(UTC) + timedelta(seconds=self.deadline_s)
+        per_queue: dict[str, list[CameraJob]] = {}
+        for queue, job in jobs:
+            per_queue.setdefault(queue, []).append(job)
+        tasks = 0
         with self.app.producer_or_acquire() as producer:
-            for queue, job in jobs:
-                self.app.send_task("camfleet.camera", args=[job.model_dump(mode="json")],
-                                   queue=queue, expires=expires, producer=producer)
-        self._say(f"sent {len(jobs)} cameras to {len({q for q, _ in jobs})} district queues")
+            for queue, mine in per_queue.items():
+                for start in range(0, len(mine), batch):
+                    self.app.send_task("camfleet.cameras", args=[
+                        [job.model_dump(mode="json") for job in mine[start:start + batch]]],
+                        queue=queue, expires=expires, producer=producer)
+                    tasks += 1
+        self._say(f"sent {len(jobs)} cameras to {len(per_queue)} district queues "
+                  f"({tasks} tasks of up to {batch})")
 
     def _follow(self, run: CityRun) -> None:
         deadline = time.monotonic() + self.deadline_s

@@ -5,12 +5,15 @@
 
 A job names the coordinator's sweep; the collector records into it with the library's own
 functions (:func:`devmgr.compliance.audit.audit` of one camera, the inventory sweep of one
-target). A job whose camera is already recorded in the sweep (a re-delivery after a
-collector died) does nothing; one whose sweep has ended (the coordinator gave up) is dropped.
+target), their writes kept by a :class:`~devmgr.city.spool.Journal` and shipped at the end,
+or spooled on the collector if the registry is away by then (:mod:`devmgr.city.spool`).
+A job whose camera is already recorded in the sweep (a re-delivery after a collector died)
+does nothing; one whose sweep has ended (the coordinator gave up) is dropped.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from collections.abc import Mapping, Sequence
 from typing import Literal
@@ -18,18 +21,28 @@ from typing import Literal
 from pydantic import Field
 
 from camfleet.model import Model
+from camfleet.printable import device_logger
 from camfleet.targets import SnmpCredentials, Target, TargetsError, TargetsFile
+from devmgr.city.spool import Journal, Result, Spool, ship, ship_all
 from devmgr.compliance.model import AuditSettings
-from devmgr.registry import AuditTrail, Registry, SweepId, SweepStatus, default_operator
+from devmgr.registry import (
+    AuditTrail,
+    Registry,
+    RegistryError,
+    SweepId,
+    SweepStatus,
+    default_operator,
+)
 
-__all__ = ["DEFAULT_QUEUE", "CameraJob", "JobOutcome", "parse_route", "queue_of", "run_job",
-           "without_secrets"]
+__all__ = ["DEFAULT_QUEUE", "CameraJob", "JobOutcome", "deliver", "parse_route", "queue_of",
+           "run_job", "run_jobs", "without_secrets"]
 
 #: The queue of targets with neither a district nor a matching route.
 DEFAULT_QUEUE = "default"
 QUEUE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 Route = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str]
-JobOutcome = Literal["recorded", "done-already", "sweep-over"]
+log = device_logger(__name__)
+JobOutcome = Literal["recorded", "done-already", "sweep-over", "spooled"]
 
 
 def parse_route(text: str) -> Route:
@@ -116,37 +129,162 @@ def _target_with_secrets(job: CameraJob, secrets: Mapping[str, Target]) -> Targe
 
 
 async def run_job(job: CameraJob, registry: Registry, *,
-                  secrets: Mapping[str, Target] | None = None) -> JobOutcome:
-    """Do one camera's work into the job's sweep, unless it is recorded there already."""
-    sweep_id = SweepId(job.sweep_id)
-    if registry.get_sweep(sweep_id).status != SweepStatus.RUNNING:
-        return "sweep-over"
-    target = _target_with_secrets(job, secrets or {})
-    target.onvif_password()  # a missing $VAR: the TargetsError names it, before any traffic
+                  secrets: Mapping[str, Target] | None = None,
+                  spool: Spool | None = None) -> JobOutcome:
+    """Do one camera's work into the job's sweep, unless it is recorded there already (or
+    its result waits in this collector's ``spool``). The registry is read first, then the
+    camera polled, then the result shipped; if the registry is lost by then, the result is
+    kept in ``spool`` (without one, the RegistryError is raised)."""
     if job.kind == "inventory":
-        if registry.observed_targets(sweep_id, target.id):
-            return "done-already"
-        await _inventory(job, target, registry, sweep_id)
-        return "recorded"
-    if job.camera in registry.audited_cameras(sweep_id):
-        return "done-already"
-    await _audit(job, target, registry, sweep_id)
-    return "recorded"
+        (outcome,) = await _inventories([job], registry, secrets or {}, spool)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+    ready = _before_polling(job, _Reads(registry), secrets or {}, spool)
+    if isinstance(ready, str):
+        return ready
+    result = Result(kind=job.kind, sweep_id=job.sweep_id, camera=job.camera,
+                    target_id=ready.id)
+    await _audit(job, ready, Journal(registry, result), SweepId(job.sweep_id))
+    return deliver(result, registry, spool)
 
 
-async def _inventory(job: CameraJob, target: Target, registry: Registry,
-                     sweep_id: SweepId) -> None:
+async def run_jobs(jobs: Sequence[CameraJob], registry: Registry, *,
+                   secrets: Mapping[str, Target] | None = None, spool: Spool | None = None,
+                   ) -> list[JobOutcome | Exception]:
+    """A batch of one district's cameras, at once in one event loop: each one's outcome, or
+    the exception that stopped it (the others go on). Inventories are polled as one sweep
+    (one connection pool, one SNMP session, as the single process polls), each camera's
+    result recorded on its own."""
+    async def one(job: CameraJob) -> JobOutcome | Exception:
+        try:
+            return await run_job(job, registry, secrets=secrets, spool=spool)
+        except Exception as exc:  # one camera's: reported for it, the batch goes on
+            return exc
+
+    inventories = [job for job in jobs if job.kind == "inventory"]
+    audits = [job for job in jobs if job.kind != "inventory"]
+    polled, audited = await asyncio.gather(
+        _inventories(inventories, registry, secrets or {}, spool),
+        asyncio.gather(*(one(j) for j in audits)))
+    outcomes: dict[int, JobOutcome | Exception] = dict(
+        zip(map(id, inventories), polled, strict=True))
+    outcomes.update(zip(map(id, audits), audited, strict=True))
+    return [outcomes[id(job)] for job in jobs]
+
+
+class _Reads:
+    """What a batch reads of the registry before polling, read once per sweep."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self._running: dict[int, bool] = {}
+        self._done: dict[tuple[str, int], set[str]] = {}
+
+    def running(self, sweep_id: int) -> bool:
+        if sweep_id not in self._running:
+            self._running[sweep_id] = (self.registry.get_sweep(SweepId(sweep_id)).status
+                                       == SweepStatus.RUNNING)
+        return self._running[sweep_id]
+
+    def done(self, kind: str, sweep_id: int) -> set[str]:
+        """The targets observed (inventory) or cameras audited (audit) in the sweep."""
+        key = (kind, sweep_id)
+        if key not in self._done:
+            read = (self.registry.observed_targets if kind == "inventory"
+                    else self.registry.audited_cameras)
+            self._done[key] = read(SweepId(sweep_id))
+        return self._done[key]
+
+
+def _before_polling(job: CameraJob, reads: _Reads, secrets: Mapping[str, Target],
+                    spool: Spool | None) -> JobOutcome | Target:
+    """What the registry (and the spool) say before the camera is polled: why not to poll
+    it, or the target with this collector's credentials."""
+    if spool is not None and spool.holds(job.sweep_id, job.camera):
+        return "spooled"  # a re-delivery: its result waits here for the registry
+    if not reads.running(job.sweep_id):
+        return "sweep-over"
+    target = _target_with_secrets(job, secrets)
+    target.onvif_password()  # a missing $VAR: the TargetsError names it, before any traffic
+    key = target.id if job.kind == "inventory" else job.camera
+    return "done-already" if key in reads.done(job.kind, job.sweep_id) else target
+
+
+async def _inventories(jobs: Sequence[CameraJob], registry: Registry,
+                       secrets: Mapping[str, Target], spool: Spool | None,
+                       ) -> list[JobOutcome | Exception]:
+    """Inventory jobs polled as one sweep; each one's outcome (or exception), in order."""
     from devmgr.inventory.parallel import sweep_with_snmp  # noqa: PLC0415
     from devmgr.inventory.recorded import PURPOSE  # noqa: PLC0415
     from devmgr.onvif.session import Timeouts  # noqa: PLC0415
 
-    found = await sweep_with_snmp([target], concurrency=1, snmp=target.snmp is not None,
-                                  timeouts=Timeouts(call=job.call_timeout_s), progress=None)
-    trail = AuditTrail(registry, job.operator or default_operator(), PURPOSE, sweep_id)
-    # Checked again at the last moment: another delivery may have finished meanwhile.
-    if not registry.observed_targets(sweep_id, target.id):
-        registry.record_inventories(sweep_id, found)
-        trail.log(trail.configuration(inv) for inv in found if inv.device is not None)
+    outcomes: list[JobOutcome | Exception] = []
+    todo: list[tuple[int, CameraJob, Target]] = []
+    reads = _Reads(registry)
+    for job in jobs:
+        ready: JobOutcome | Target | Exception
+        try:
+            ready = _before_polling(job, reads, secrets, spool)
+        except Exception as exc:  # one camera's: reported for it, the batch goes on
+            ready = exc
+        if isinstance(ready, Target):
+            todo.append((len(outcomes), job, ready))
+            ready = "recorded"  # its delivery says, below
+        outcomes.append(ready)
+    if not todo:
+        return outcomes
+    targets = [target for _, _, target in todo]
+    found = await sweep_with_snmp(
+        targets, concurrency=len(targets), snmp=any(t.snmp for t in targets),
+        timeouts=Timeouts(call=max(job.call_timeout_s for _, job, _ in todo)), progress=None)
+    results: list[Result] = []
+    for (_, job, target), inv in zip(todo, found, strict=True):
+        result = Result(kind="inventory", sweep_id=job.sweep_id, camera=job.camera,
+                        target_id=target.id)
+        journal = Journal(registry, result)
+        journal.record_inventories(SweepId(job.sweep_id), [inv])
+        trail = AuditTrail(journal, job.operator or default_operator(), PURPOSE, job.sweep_id)
+        trail.log([trail.configuration(inv)] if inv.device is not None else [])
+        results.append(result)
+    try:
+        delivered: list[JobOutcome | Exception] = list(deliver_all(results, registry, spool))
+    except Exception as exc:  # the spool refused them (full): the batch is retried
+        delivered = [exc] * len(results)
+    for (n, _, _), outcome in zip(todo, delivered, strict=True):
+        outcomes[n] = outcome
+    return outcomes
+
+
+def deliver_all(results: Sequence[Result], registry: Registry, spool: Spool | None,
+                ) -> list[JobOutcome]:
+    """Ship results of alike writes (one batch's inventories) together, a transaction per
+    kind of write for all of them, or keep them in the spool if the registry is lost."""
+    try:
+        return list(ship_all(results, registry))
+    except RegistryError as exc:
+        return _spooled(results, spool, exc)
+
+
+def deliver(result: Result, registry: Registry, spool: Spool | None) -> JobOutcome:
+    """Ship a camera's result, or keep it in the spool if the registry is lost (SpoolFull
+    if the spool has no room for it)."""
+    try:
+        return ship(result, registry)
+    except RegistryError as exc:
+        return _spooled([result], spool, exc)[0]
+
+
+def _spooled(results: Sequence[Result], spool: Spool | None,
+             exc: RegistryError) -> list[JobOutcome]:
+    if spool is None:
+        raise exc
+    for result in results:
+        spool.put(result)
+    log.warning("%s of sweep %s: registry unreachable (%s); results spooled in %s "
+                "(%d waiting)", ", ".join(r.camera for r in results), results[0].sweep_id, exc,
+                spool.path, len(spool))
+    return ["spooled"] * len(results)
 
 
 async def _audit(job: CameraJob, target: Target, registry: Registry,

@@ -37,6 +37,9 @@ CollectorWaitOption = Annotated[float, typer.Option(
          "missing", min=0)]
 DeadlineOption = Annotated[float, typer.Option(
     help="--distributed: seconds for the whole run", min=1)]
+BatchOption = Annotated[int | None, typer.Option(
+    help="--distributed: cameras per collector task, worked at once [default: 16 for "
+         "inventory, 4 for audit]", min=1)]
 
 
 def _app(broker: str | None) -> Any:
@@ -60,11 +63,21 @@ def collector(
     pool: Annotated[str, typer.Option(
         help="Celery pool: threads (cameras mostly wait: PTZ travel, the network) or "
              "prefork")] = "threads",
+    spool: Annotated[Path | None, typer.Option(
+        help="directory of the spool: results kept while the registry is away, shipped when "
+             "it is back [default: $XDG_STATE_HOME/camfleet/spool]",
+        envvar="CAMFLEET_SPOOL_DIR")] = None,
+    spool_max_mb: Annotated[float, typer.Option(
+        help="the spool's size limit: a result beyond it stays with the broker", min=1)
+    ] = 1024,
+    spool_max_age_h: Annotated[float, typer.Option(
+        help="a spooled result older than this is dropped, not shipped", min=0.01)] = 24,
     broker: BrokerOption = None,
     registry: RegistryOption = None,
 ) -> None:
     """Run a collector: a Celery worker that audits and inventories the cameras of its
-    district queue(s) and records them into the registry."""
+    district queue(s) and records them into the registry (keeping them in its spool while
+    the registry is away)."""
     import re  # noqa: PLC0415
 
     from devmgr.city.work import QUEUE_PATTERN  # noqa: PLC0415
@@ -81,6 +94,16 @@ def collector(
         os.environ["CAMFLEET_COLLECTOR_TARGETS"] = str(targets.resolve())
     if registry:
         os.environ["CAMFLEET_REGISTRY"] = registry
+    from devmgr.city.spool import default_spool_dir  # noqa: PLC0415
+
+    directory = spool or default_spool_dir()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise fail(f"--spool {directory}: {exc}", 2) from exc
+    os.environ.update(CAMFLEET_SPOOL=str(directory.resolve() / f"{'+'.join(sorted(queue))}.sqlite"),
+                      CAMFLEET_SPOOL_MAX_MB=str(spool_max_mb),
+                      CAMFLEET_SPOOL_MAX_AGE_H=str(spool_max_age_h))
     app = _app(broker)
     # Imported and checked now, not by the first tasks at once (seconds on a loaded machine,
     # and a first ONVIF exchange slowed by an import would misread a camera's clock).
@@ -100,7 +123,7 @@ def collector(
 
 def distributed_run(kind: str, targets: TargetsFile, registry: Registry, *,
                     broker: str | None, routes: list[str] | None, collector_wait: float,
-                    deadline: float, **options: Any) -> CityRun:
+                    deadline: float, batch: int | None = None, **options: Any) -> CityRun:
     """Run ``kind`` through the collectors, progress per district on stderr."""
     from devmgr.city.coordinator import Coordinator  # noqa: PLC0415
     from devmgr.city.work import parse_route  # noqa: PLC0415
@@ -111,7 +134,7 @@ def distributed_run(kind: str, targets: TargetsFile, registry: Registry, *,
         raise fail(str(exc), 2) from exc
     coordinator = Coordinator(_app(broker), registry, routes=parsed,
                               collector_wait_s=collector_wait, deadline_s=deadline,
-                              progress=lambda line: say(line, to=err))
+                              batch=batch, progress=lambda line: say(line, to=err))
     try:
         run = (coordinator.audit(targets, **options) if kind == "audit"
                else coordinator.inventory(targets, **options))

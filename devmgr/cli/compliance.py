@@ -35,6 +35,7 @@ from devmgr.cli._console import (
     say,
 )
 from devmgr.cli.city import (
+    BatchOption,
     BrokerOption,
     CollectorWaitOption,
     DeadlineOption,
@@ -244,6 +245,7 @@ def audit(
     route: RouteOption = None,
     collector_wait: CollectorWaitOption = 30.0,
     deadline: DeadlineOption = 3600.0,
+    batch: BatchOption = None,
     broker: BrokerOption = None,
 ) -> None:
     """Compare today with the filings and baselines; findings cite their article."""
@@ -261,7 +263,8 @@ def audit(
         _distributed_audit(load_targets(targets), targets, report=report, as_json=as_json,
                            identifiable=identifiable_images,
                            registry=registry, broker=broker, routes=route,
-                           collector_wait=collector_wait, deadline=deadline, move=move,
+                           collector_wait=collector_wait, deadline=deadline, batch=batch,
+                           move=move,
                            settings=AuditSettings(
                                position_tolerance_m=position_tolerance,
                                view_tolerance_deg=view_tolerance,

@@ -38,6 +38,7 @@ from devmgr.cli._console import (
     say,
 )
 from devmgr.cli.city import (
+    BatchOption,
     BrokerOption,
     CollectorWaitOption,
     DeadlineOption,
@@ -138,6 +139,7 @@ def inventory(
     route: RouteOption = None,
     collector_wait: CollectorWaitOption = 30.0,
     deadline: DeadlineOption = 3600.0,
+    batch: BatchOption = None,
     broker: BrokerOption = None,
 ) -> None:
     """Collect what each camera of a targets file is, over ONVIF and SNMP."""
@@ -150,7 +152,8 @@ def inventory(
         with open_registry(registry) as reg:
             run = distributed_run(
                 "inventory", load_targets(targets), reg, broker=broker, routes=route,
-                collector_wait=collector_wait, deadline=deadline, operator=operator,
+                collector_wait=collector_wait, deadline=deadline, batch=batch,
+                operator=operator,
                 call_timeout_s=call_timeout,
                 parameters={"targets": str(targets), "targets_sha256": file_digest(targets)})
         if as_json:

@@ -216,16 +216,17 @@ async def audit(targets: TargetsFile | None, registry: Registry,
         trail = AuditTrail(registry, operator, PURPOSE, sweep_id)
         heads = HeadKeeper(registry, f"audit sweep {sweep_id} by {operator}", sweep_id,
                            wait_s=options.head_wait_s)
+        pending = [facts_for(keys[t.id], t) for t in target_list]
+        for facts in pending:  # read before the cameras are (a collector's result is whole)
+            if facts.target is not None:
+                facts.camera_events = registry.camera_events(CameraEvent, facts.target.id,
+                                                             since=last_audit_start(history))
         inventories = await sweep_with_snmp(
             target_list, concurrency=64, timeouts=options.timeouts,
             snmp=any(t.snmp for t in target_list), progress=None)
         by_target = {inv.target_id: inv for inv in inventories}
-        pending = [facts_for(keys[t.id], t) for t in target_list]
         for facts in pending:
             facts.inventory = by_target.get(facts.target.id if facts.target else "")
-            if facts.target is not None:
-                facts.camera_events = registry.camera_events(CameraEvent, facts.target.id,
-                                                             since=last_audit_start(history))
         # Filed or baselined cameras that no target names: only discovery can find them.
         named = {f.camera for f in pending}
         if options.include_unlisted:

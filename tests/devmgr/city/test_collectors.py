@@ -11,8 +11,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +42,16 @@ def devmgr(*args: str, registry: str, timeout: float = 90.0,
 
 
 def start_collector(queue: str, registry: str, targets: Path, *, concurrency: int = 2,
-                    log: Path, also: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
+                    log: Path, also: tuple[str, ...] = (), env: dict[str, str] | None = None,
+                    ) -> subprocess.Popen[bytes]:
+    """A collector, its spool in ``log``'s directory."""
     extra = [arg for q in also for arg in ("--queue", q)]
     with log.open("ab") as sink:
         return subprocess.Popen(
             [sys.executable, "-m", "devmgr.cli", "collector", "--queue", queue, *extra,
              "--registry", registry, "--targets", str(targets),
-             "--concurrency", str(concurrency)],
-            stdout=sink, stderr=subprocess.STDOUT, env=ENV)
+             "--concurrency", str(concurrency), "--spool", str(log.parent / "spool")],
+            stdout=sink, stderr=subprocess.STDOUT, env={**ENV, **(env or {})})
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -65,6 +68,23 @@ def results_per_camera(url: str, sweep_id: int) -> dict[str, int]:
     rows = postgres.query(url, "SELECT camera, count(*) FROM audit_results "
                                f"WHERE sweep_id = {int(sweep_id)} GROUP BY camera")
     return {str(camera): int(n) for camera, n in rows}
+
+
+def one_district(targets: Path, queue: str, tmp_path: Path) -> tuple[Path, list[str]]:
+    """The city's targets, all in the district of ``queue``: the file and the target ids."""
+    data = json.loads(targets.read_text())
+    for target in data["targets"]:
+        target["district"] = queue
+    mine = tmp_path / "city.json"
+    mine.write_text(json.dumps(data))
+    return mine, [t["id"] for t in data["targets"]]
+
+
+def until(done: Callable[[], object], what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, f"{what}: not within {seconds:g} s"
+        time.sleep(0.05)
 
 
 def coordinator(registry: Registry, **options: Any) -> Coordinator:
@@ -175,15 +195,12 @@ def test_a_collector_killed_mid_run_loses_no_camera_and_records_none_twice(
         city: tuple[str, Path, list[str]], tmp_path: Path) -> None:
     url, targets, queues = city
     queue = f"{queues[0]}-kill"
-    data = json.loads(targets.read_text())
-    for target in data["targets"]:
-        target["district"] = queue
-    mine = tmp_path / "city.json"
-    mine.write_text(json.dumps(data))
+    mine, _ = one_district(targets, queue, tmp_path)
     first = start_collector(queue, url, mine, concurrency=1, log=tmp_path / "first.log")
     coordinator = subprocess.Popen(
+        # Batches of 2, one at a time: the second is untouched when the first is killed.
         [sys.executable, "-m", "devmgr.cli", "audit", "--distributed", "--targets", str(mine),
-         "--no-move", "--json", "--registry", url], stdout=subprocess.PIPE,
+         "--no-move", "--json", "--batch", "2", "--registry", url], stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, env=ENV)
     second: subprocess.Popen[bytes] | None = None
     try:
@@ -242,3 +259,72 @@ def test_a_scheduled_audit_runs_the_coordinator_on_a_collector(
             time.sleep(0.1)
         assert done, "the scheduled audit did not complete within 120 s"
         assert len(registry.audited_cameras(done[0].id)) == CAMERAS
+
+
+def test_a_registry_away_beyond_the_retries_loses_no_result_and_polls_no_camera_twice(
+        city: tuple[str, Path, list[str]], fleet: Fleet, tmp_path: Path) -> None:
+    """The registry goes away while a collector polls a camera, and stays away while the
+    collector's other cameras wait (their retries, 1 s apart here, outlast any fixed count):
+    the polled camera's result is spooled, shipped when the registry is back, and the camera
+    is not polled again; the sweep ends with every camera recorded once."""
+    from sqlalchemy import make_url  # noqa: PLC0415
+
+    from devmgr.city.spool import Spool  # noqa: PLC0415
+    from simulators.fleet.relay import TcpRelay  # noqa: PLC0415
+
+    url, targets, queues = city
+    queue = f"{queues[0]}-away"
+    mine, ids = one_district(targets, queue, tmp_path)
+    slow = ids[0]
+    # Its inventory takes 4 s after the first replies: time to take the registry away.
+    fleet.add_fault(slow, {"kind": "latency", "ms": 4000, "ops": ["GetProfiles"]})
+    port = make_url(url).port or 5432
+    spool = Spool(tmp_path / "spool" / f"{queue}.sqlite")
+
+    def spooled() -> set[str]:
+        return {result.camera for result in spool.results()}
+
+    said: list[str] = []
+    outcome: list[Any] = []
+    try:
+        with TcpRelay(port) as link, Registry.open(url) as registry:
+            collector = start_collector(
+                queue, url.replace(f":{port}/", f":{link.port}/"), mine, concurrency=1,
+                log=tmp_path / "collector.log",
+                env={"CAMFLEET_RETRY_MAX_S": "1", "CAMFLEET_SPOOL_SHIP_EVERY_S": "0.5"})
+            try:
+                follow = coordinator(registry)
+                until(lambda: follow.collectors([queue]).get(queue), "the collector consumes")
+                before = fleet.truth(slow)["requests_served"]
+
+                def sweep() -> None:
+                    with Registry.open(url) as own:
+                        outcome.append(coordinator(own, poll_s=0.2, deadline_s=240,
+                                                   progress=said.append).inventory(
+                            load_targets(mine)))
+
+                thread = threading.Thread(target=sweep, daemon=True)
+                thread.start()
+                # The collector polls it: its registry reads are done.
+                until(lambda: fleet.truth(slow)["requests_served"] > before, "polled")
+                link.down()
+                until(lambda: slow in spooled(), "the polled camera's result spooled")
+                polled = fleet.truth(slow)["requests_served"]
+                time.sleep(8)  # away well beyond the retries of the cameras not yet polled
+                assert slow in spooled()
+                link.up()
+                thread.join(timeout=180)
+            finally:
+                stop(collector)
+    finally:
+        fleet.clear_faults(slow, "latency")
+    assert outcome, f"the coordinator did not finish: {said[-3:]}"
+    (run,) = outcome
+    assert run.status == SweepStatus.COMPLETE
+    assert sorted(inv.target_id for inv in run.inventories) == sorted(ids)
+    with Registry.open(url) as registry:
+        assert registry.get_sweep(run.sweep_id).observation_count == CAMERAS  # none twice
+    assert fleet.truth(slow)["requests_served"] == polled  # not polled again
+    assert len(spool) == 0
+    assert f"spooled camera {slow} of sweep {run.sweep_id} shipped: recorded" in (
+        tmp_path / "collector.log").read_text(errors="replace")

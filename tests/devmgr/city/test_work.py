@@ -82,3 +82,53 @@ def test_a_redelivered_job_does_nothing_and_a_job_of_an_ended_sweep_is_dropped()
             asyncio.run(run_job(other, registry, secrets={}))
         registry.finish_sweep(sweep, "aborted")
         assert asyncio.run(run_job(other, registry, secrets={})) == "sweep-over"
+
+
+def test_the_coordinator_sends_each_district_its_cameras_in_batches() -> None:
+    import contextlib  # noqa: PLC0415
+    from typing import Any  # noqa: PLC0415
+
+    from devmgr.city.coordinator import DEFAULT_BATCH, Coordinator  # noqa: PLC0415
+    from devmgr.registry import Registry  # noqa: PLC0415
+
+    sent: list[tuple[str, list[str]]] = []
+
+    class App:
+        def producer_or_acquire(self) -> contextlib.nullcontext[None]:
+            return contextlib.nullcontext()
+
+        def send_task(self, name: str, *, args: list[Any], queue: str, **_: Any) -> None:
+            assert name == "camfleet.cameras"
+            sent.append((queue, [job["camera"] for job in args[0]]))
+
+    jobs = [(("east", "west")[n % 2], CameraJob.of("inventory", 1, f"c{n}",
+                                                   Target(id=f"c{n}", address="192.0.2.1")))
+            for n in range(7)]
+    with Registry.open("sqlite://") as registry:
+        Coordinator(App(), registry)._send(jobs, 2)
+    assert sent == [("east", ["c0", "c2"]), ("east", ["c4", "c6"]),
+                    ("west", ["c1", "c3"]), ("west", ["c5"])]
+    assert DEFAULT_BATCH["inventory"] > 1
+    with pytest.raises(ValueError, match="batch"):
+        Coordinator(App(), registry, batch=0)
+
+
+def test_a_batch_goes_on_past_one_camera_whose_registry_fails() -> None:
+    import asyncio  # noqa: PLC0415
+    import socket  # noqa: PLC0415
+
+    from devmgr.city.work import run_jobs  # noqa: PLC0415
+    from devmgr.registry import Registry, RegistryError  # noqa: PLC0415
+
+    with socket.socket() as sock:  # a port nothing listens on: the camera does not answer
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    target = Target(id="gate-1", address="127.0.0.1", http_port=port)
+    with Registry.open("sqlite://") as registry:
+        sweep = registry.begin_sweep("inventory")
+        ok = CameraJob.of("inventory", sweep, "gate-1", target, call_timeout_s=2)
+        gone = ok.model_copy(update={"sweep_id": sweep + 1000})  # no such sweep
+        outcomes = asyncio.run(run_jobs([gone, ok], registry))
+        assert isinstance(outcomes[0], RegistryError)
+        assert outcomes[1] == "recorded"
+        assert registry.observed_targets(sweep) == {"gate-1"}
