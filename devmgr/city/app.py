@@ -63,6 +63,11 @@ app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
+    # After a lost broker connection Celery would cut the prefetch to the free slots and win
+    # it back one finished task at a time; the tasks running at the cut cannot be acked on
+    # the new connection (RabbitMQ delivers them again), so it stayed cut: collectors took
+    # in few cameras for minutes after a 10 s outage (``bench/city.py``).
+    worker_enable_prefetch_count_reduction=False,
     task_ignore_result=True,
     task_serializer="json",
     accept_content=["json"],
