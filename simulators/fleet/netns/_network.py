@@ -229,14 +229,15 @@ class NetnsNetwork:
             subnet = layout.subnet
             others = {layout.manager, subnet.network_address, subnet.broadcast_address,
                       *(ipaddress.IPv4Address(h.address) for h in layout.hosts if h != host)}
-            if wanted in others:
-                raise NetnsError(f"{wanted} is taken in fleet network {self.prefix} (the "
-                                 "manager, another camera, or the subnet's own address)")
         else:
             subnet = ipaddress.IPv4Network(f"{wanted}/24", strict=False)
             self._claim_subnet(subnet)
-            if wanted in (layout.extra[subnet], subnet.broadcast_address):
-                raise NetnsError(f"{wanted} is the gateway or broadcast address of {subnet}")
+            others = {layout.extra[subnet], subnet.network_address, subnet.broadcast_address}
+        others |= {ipaddress.IPv4Address(a) for n, a in layout.answering.items()
+                   if n != host.name}
+        if wanted in others:
+            raise NetnsError(f"{wanted} is taken in {subnet} (its gateway or the manager, "
+                             "another camera, or the subnet's own address)")
         # Back home: the route to the manager's subnet through a gateway makes way for the
         # address's own.
         lines = [f"route del {layout.subnet} via {route['gateway']}"

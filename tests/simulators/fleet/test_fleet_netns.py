@@ -143,8 +143,9 @@ def addresses_inside(netns: str | None) -> str:
 async def test_a_readdressed_camera_answers_on_its_new_address_only(
         fleet: Fleet, manifest: TargetsFile, other_subnet: bool) -> None:
     """The fleet moves the camera's interface (another /24 through a gateway on the bridge):
-    ONVIF and discovery answer there, the old address is dead; clearing the fault moves it
-    back. A container keeps the one address Docker gave it and refuses, changing nothing."""
+    ONVIF and discovery answer there, the old address is dead, no other camera may take it;
+    clearing the fault moves it back. A container keeps the one address Docker gave it and
+    refuses, changing nothing."""
     target = manifest.targets[2 + other_subnet]
     if fleet.backend == "docker":
         with pytest.raises(FleetError, match="cannot re-address"):
@@ -167,6 +168,12 @@ async def test_a_readdressed_camera_answers_on_its_new_address_only(
                                   if manifest.fleet else None)
         assert f"inet {new}/" in inside
         assert f"inet {target.address}/" not in inside
+        # No second camera on that address: refused, and that camera stays where it was.
+        other = manifest.targets[4]
+        with pytest.raises(FleetError, match="taken"):
+            fleet.add_fault(other.id, {"kind": "readdressed", "address": new})
+        assert fleet.faults(other.id) == []
+        assert http_answers(other.address, other.http_port)
     finally:
         fleet.clear_faults(target.id)
     assert await serial_at(target) == target.serial
