@@ -262,8 +262,8 @@ class NetnsNetwork:
         if address == before:
             step()
             return
-        self.add_address(namespace, address)
         try:
+            self.add_address(namespace, address)
             step()
         except BaseException:
             self.keep_only_address(namespace, before)
@@ -296,7 +296,8 @@ class NetnsNetwork:
         gateway = next((gw for net, gw in layout.extra.items() if wanted in net), None)
         if gateway is not None:
             lines.append(f"route replace {layout.subnet} via {gateway} dev {host.interface}")
-        ip_batch(lines, namespace=host.name)
+        if lines:
+            ip_batch(lines, namespace=host.name)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def create(self) -> NetnsNetwork:
