@@ -23,7 +23,7 @@ from devmgr.vision import (
     SCENE_SHOWN_MIN,
     baseline_problem,
     compare_views,
-    scene_match,
+    scene_matches,
 )
 
 __all__ = ["compare"]
@@ -136,9 +136,9 @@ def _elsewhere(baseline: Baseline, ref: ReferenceView, jpeg: bytes,
     """A clear picture the comparison could not align with the baseline at all, read with the
     fingerprints commissioning recorded: another of the camera's own views (re-aimed), part of
     its scene seen from elsewhere (parallax: moved a short way), or another place."""
-    found = scene_match(ref.fingerprint, jpeg)
-    shown = max(((other.name, scene_match(other.fingerprint, jpeg) or 0.0)
-                 for other in baseline.views if other.name != ref.name and other.fingerprint),
+    others = [v for v in baseline.views if v.name != ref.name and v.fingerprint]
+    found, *theirs = scene_matches([ref.fingerprint, *(v.fingerprint for v in others)], jpeg)
+    shown = max(((v.name, share or 0.0) for v, share in zip(others, theirs, strict=True)),
                 key=lambda named: named[1], default=("", 0.0))
     if shown[1] >= SCENE_SHOWN_MIN and shown[1] > (found or 0.0):
         return seen.model_copy(update={

@@ -56,7 +56,12 @@ from devmgr.vision._compare import (
     light_distance,
     light_field,
 )
-from devmgr.vision._fingerprint import FINGERPRINT_FEATURES, scene_fingerprint, scene_match
+from devmgr.vision._fingerprint import (
+    FINGERPRINT_FEATURES,
+    scene_fingerprint,
+    scene_match,
+    scene_matches,
+)
 from devmgr.vision._limits import (
     BLUR_RATIO_MAX,
     GRID_COLS,
@@ -92,4 +97,5 @@ __all__ = [
     "light_field",
     "scene_fingerprint",
     "scene_match",
+    "scene_matches",
 ]

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -36,7 +37,8 @@ from devmgr.vision._compare import _work_grey
 from devmgr.vision._limits import Arr
 from devmgr.vision._motion import orb
 
-__all__ = ["FINGERPRINT_FEATURES", "FINGERPRINT_MIN", "scene_fingerprint", "scene_match"]
+__all__ = ["FINGERPRINT_FEATURES", "FINGERPRINT_MIN", "scene_fingerprint", "scene_match",
+           "scene_matches"]
 
 #: Keypoints kept per view: enough that a tenth of them is a sure match, few enough for a
 #: registry row (36 bytes each).
@@ -95,11 +97,21 @@ def scene_match(fingerprint: str, image: Arr | bytes) -> float | None:
     """Share (0..1) of the fingerprint's keypoints found in ``image`` in one consistent
     geometry; None if there is no usable fingerprint. Raises ``ValueError`` for an
     undecodable picture."""
-    recorded = _decode(fingerprint)
-    if recorded is None:
-        return None
-    p0, d0 = recorded
+    return scene_matches([fingerprint], image)[0]
+
+
+def scene_matches(fingerprints: Sequence[str], image: Arr | bytes) -> list[float | None]:
+    """:func:`scene_match` of each fingerprint, the picture's own keypoints found once."""
+    recorded = [_decode(fingerprint) for fingerprint in fingerprints]
+    if all(r is None for r in recorded):
+        return [None] * len(recorded)
     p1, d1 = _features(image, 2 * FINGERPRINT_FEATURES)
+    return [None if r is None else _found(*r, p1, d1) for r in recorded]
+
+
+def _found(p0: Arr, d0: Arr, p1: Arr, d1: Arr | None) -> float:
+    """Share of the recorded keypoints (``p0``, ``d0``) that the picture's (``p1``, ``d1``)
+    match in one geometry."""
     if d1 is None or len(p1) < 2:
         return 0.0
     pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(d0, d1, k=2)
