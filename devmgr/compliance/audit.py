@@ -408,13 +408,15 @@ async def _view_evidence(facts: CameraFacts, baseline: Baseline, target: Target,
 async def _in_like_light(camera: str, baseline: Baseline, capture: Capture,
                          compared: list[ViewEvidence], registry: Registry,
                          ) -> list[ViewEvidence]:
-    """Suspected obstructions judged against good views of earlier audits too (``lighting``)."""
+    """Suspected obstructions judged against commissioning's second frames and good views of
+    earlier audits too (``lighting``)."""
     suspects = {v.name for v in compared if "obstructed" in v.verdicts}
     if not suspects:
         return compared
     history = registry.recent_audit_results(camera, CameraAudit, since=baseline.taken_at,
                                             limit=RECENT_AUDITS)
-    good = {name: views for name, views in good_views(history).items() if name in suspects}
+    good = {name: views for name, views in good_views(history, baseline.views).items()
+            if name in suspects}
     images = {g.image: registry.snapshot(g.image) for views in good.values() for g in views}
     today = {v.name: v.jpeg for v in capture.views}
     return await asyncio.to_thread(judge_in_like_light, compared, today, good, images.get)

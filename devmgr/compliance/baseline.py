@@ -3,8 +3,9 @@
 A baseline is the camera's full inventory at commissioning (identity, position evidence, PTZ
 limits, spaces and presets, recording, security settings), the home position, and one
 reference snapshot per view (home and each preset, or the current view of a fixed camera),
-each with the PTZ position at which it was taken and a fingerprint of its scene. The
-snapshots live in the registry's snapshot store, named by SHA-256.
+each with the PTZ position at which it was taken and a fingerprint of its scene, and a
+second frame of it taken a few seconds later. The snapshots live in the registry's snapshot
+store, named by SHA-256.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ class ReferenceView(Model):
     position: PtzVector | None = None
     #: SHA-256 of the JPEG in the registry's snapshot store.
     snapshot: str
+    #: A second frame of the view taken a little later at commissioning (SHA-256; empty:
+    #: none): what passed in front of the first one (a bus, people) is not in both, so a
+    #: suspected obstruction is judged against it too (:mod:`devmgr.compliance.lighting`).
+    second_snapshot: str = ""
     taken_at: datetime
     width: int = 0
     height: int = 0

@@ -38,6 +38,9 @@ from devmgr.vision import baseline_problem, scene_fingerprint
 DEFAULT_HFOV_DEG = 60.0
 #: Cameras whose views are taken at once (each moves its own head).
 CAPTURE_CONCURRENCY = 16
+#: Seconds between a view's first and second commissioning frame: traffic and people move
+#: on in that time; a bus at its stop may not, which the audit's own later looks handle.
+SECOND_LOOK_S = 5.0
 
 
 def camera_keys(targets: Sequence[Target], filings: dict[str, FilingRecord]) -> dict[str, str]:
@@ -126,8 +129,12 @@ async def commission(targets: TargetsFile, registry: Registry, *, move: bool = T
                      timeouts: Timeouts = DEFAULT_TIMEOUTS, snmp: bool = True,
                      parameters: dict[str, object] | None = None,
                      head_wait_s: float = DEFAULT_HEAD_WAIT_S,
+                     second_look_s: float | None = SECOND_LOOK_S,
                      progress: Callable[[str], None] | None = None) -> CommissionResult:
     """Baseline every target into one commission sweep (see the module docstring).
+
+    Each view is taken twice, ``second_look_s`` apart (the head goes round again; None: once),
+    so that what passed in front of the lens in one frame is not taken for the view.
 
     A camera whose head another run drives for longer than ``head_wait_s`` gets no baseline
     (its problem says who drives it); see :mod:`devmgr.compliance.heads`.
@@ -167,6 +174,9 @@ async def commission(targets: TargetsFile, registry: Registry, *, move: bool = T
                 result.problems[target.id] = [capture.skipped]
                 return
             stored = store_views(registry, trail, target, capture)
+            second = await _second_look(pool, target, inv, capture, move=move, heads=heads,
+                                        after_s=second_look_s, semaphore=semaphore)
+            seconds = {v.name: d for v, d in store_views(registry, trail, target, second)}
             # A view that can never be judged is said now, with what to do, not at every
             # audit as a major finding; the others get their scene's fingerprint.
             looked = [await asyncio.to_thread(reference_scene, v.jpeg) for v, _ in stored]
@@ -177,6 +187,7 @@ async def commission(targets: TargetsFile, registry: Registry, *, move: bool = T
                 home=capture.home, hfov_deg=hfov_deg or (
                     filing.horizontal_field_angle if filing else None) or DEFAULT_HFOV_DEG,
                 views=tuple(ReferenceView(name=v.name, position=v.position, snapshot=d,
+                                          second_snapshot=seconds.get(v.name, ""),
                                           taken_at=v.taken_at, hfov_deg=v.hfov_deg,
                                           unjudgeable=why, fingerprint=print_)
                             for (v, d), (why, print_) in zip(stored, looked, strict=True)),
@@ -185,7 +196,8 @@ async def commission(targets: TargetsFile, registry: Registry, *, move: bool = T
                                                   baseline)])
             result.baselines[key] = baseline
             # The inventory's errors too: values a camera garbled.
-            problems = [f"{e.operation}: {e.message}" for e in (*inv.errors, *capture.errors)]
+            problems = [f"{e.operation}: {e.message}"
+                        for e in (*inv.errors, *capture.errors, *second.errors)]
             problems += [f"view {v.name} cannot be judged by later audits: {v.unjudgeable}; "
                          "re-aim the preset at something with detail, or pick another view"
                          for v in baseline.views if v.unjudgeable]
@@ -199,6 +211,24 @@ async def commission(targets: TargetsFile, registry: Registry, *, move: bool = T
         async with OnvifPool(limit=64, timeouts=timeouts) as pool:
             await asyncio.gather(*(one(pool, inv) for inv in inventories))
     return result
+
+
+async def _second_look(pool: OnvifPool, target: Target, inv: Inventory, first: Capture, *,
+                      move: bool, heads: HeadKeeper, after_s: float | None,
+                      semaphore: asyncio.Semaphore) -> Capture:
+    """The views of ``first`` taken again ``after_s`` after it (the wait holds no capture
+    slot); an empty capture when ``after_s`` is None or nothing was taken."""
+    if after_s is None or not first.views:
+        return Capture()
+    await asyncio.sleep(max(0.0, after_s - (datetime.now(UTC) - first.views[-1].taken_at)
+                            .total_seconds()))
+    async with semaphore:
+        again = await capture_for(pool, target, inv, move=move, heads=heads,
+                                  only=frozenset(v.name for v in first.views))
+    if again.skipped:
+        again.errors.append(DeviceError(kind=ErrorKind.PROTOCOL, operation="second look",
+                                        message=again.skipped))
+    return again
 
 
 def reference_scene(jpeg: bytes) -> tuple[str, str]:

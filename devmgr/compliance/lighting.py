@@ -6,7 +6,9 @@ some of that reads as "something in front". Every audit since that found a view 
 kept its snapshot. So a view found obstructed against the baseline is also compared with
 the one of those good views whose light is most like today's (``light_distance``), and a
 tile counts only if it is obstructed against both: what the light of the hour does, it
-did on that day too.
+did on that day too. Commissioning's second frame of each view is one of those good views
+from the first audit on: a car or a crowd that passed in front of the lens in the baseline
+frame is not in both, and where it stood is not "obstructed" today.
 
 It never hides what grows slowly, nor what was missed once. The tiles a good view itself had
 against the baseline (too few to be a finding then) are never excused by it, so a bush that
@@ -22,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from devmgr.compliance.baseline import ReferenceView
 from devmgr.compliance.model import CameraAudit, Severity, ViewEvidence
 from devmgr.vision import (
     GRID_COLS,
@@ -48,12 +51,17 @@ class GoodView:
     own_tiles: frozenset[tuple[int, int]]
 
 
-def good_views(history: Sequence[CameraAudit]) -> dict[str, list[GoodView]]:
+def good_views(history: Sequence[CameraAudit],
+               commissioned: Sequence[ReferenceView] = ()) -> dict[str, list[GoodView]]:
     """Per view name, the good views of earlier audits of the camera (``history``, newest
     first): judged "ok" against the baseline, with their snapshot kept, in an audit without
     any view finding above "info" (a view not judgeable in fog says nothing against the
-    others)."""
+    others); and the second frames of the ``commissioned`` reference views."""
     out: dict[str, list[GoodView]] = {}
+    for ref in commissioned:
+        if ref.second_snapshot:
+            out.setdefault(ref.name, []).append(
+                GoodView(ref.name, ref.second_snapshot, frozenset()))
     for audit in history:
         if any(f.rule.startswith("view-") and f.severity != Severity.INFO
                for f in audit.findings):

@@ -81,6 +81,10 @@ def test_commissioning_measures_zoomed_views_and_names_the_plain_one(world: Worl
     assert plain.unjudgeable
     problems = " ".join(world.commissioned.problems["dome-1"])
     assert f"view {PLAIN} cannot be judged" in problems
+    # Every view was taken twice (a second tour): a second frame, kept in the registry.
+    for view in baseline.views:
+        assert view.second_snapshot, view.name
+        assert world.registry.snapshot(view.second_snapshot) is not None
     assert "re-aim the preset" in problems
 
 

@@ -4,11 +4,13 @@ the shadows lie elsewhere."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import cv2
 import pytest
 
+from devmgr.compliance.baseline import ReferenceView
 from devmgr.compliance.lighting import GoodView, good_views, judge_in_like_light
 from devmgr.compliance.model import CameraAudit, Finding, Severity, ViewEvidence
 from devmgr.vision import compare_views, light_distance
@@ -131,3 +133,34 @@ def test_without_a_good_view_or_a_readable_one_the_baseline_verdict_stands(
     assert judge_in_like_light([today], {"home": shot(8.0)}, views, {}.get) == [today]
     garbage = {"gone": b"not a jpeg"}
     assert judge_in_like_light([today], {"home": shot(8.0)}, views, garbage.get) == [today]
+
+
+def street(elapsed_s: float, traffic: float) -> bytes:
+    """The corner at 11:00 with ``traffic``, ``elapsed_s`` seconds into a real-speed clock."""
+    world = LivingWorld.model_validate({**STILL, "start_hour": 11.0, "traffic": traffic,
+                                        "speed": 1.0})
+    effects = living_effects(conditions_at(world, elapsed_s, SEED), POSE)
+    frame = render(Scene.for_seed(SEED), *POSE, 1280, 720, effects=effects)
+    return bytes(cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes())
+
+
+def test_traffic_in_the_commissioning_frame_is_cleared_by_its_second_frame() -> None:
+    """Cars passed through the view as it was commissioned; on an empty street, where they
+    stood reads as "obstructed" against that frame. Commissioning's second frame, 5 s later,
+    is a good view from the first audit on, and clears it; it is never a reason to excuse
+    an obstruction it does not show."""
+    first, second, empty = street(20.0, 1.0), street(25.0, 1.0), street(0.0, 0.0)
+    today = judged(first, empty)
+    assert "obstructed" in today.verdicts  # what commissioning's second frame is for
+    ref = ReferenceView(name="home", snapshot="first", second_snapshot="second",
+                        taken_at=datetime.now(UTC))
+    good = good_views([], [ref])
+    assert good == {"home": [GoodView("home", "second", frozenset())]}
+    store = {"second": second}
+    [view] = judge_in_like_light([today], {"home": empty}, good, store.get)
+    assert view.verdicts == ("ok",)
+    assert view.light_reference == "second"
+    # A panel in front today is in front against the second frame too.
+    covered = shot(11.0, fx.obstruction((0.0, 0.5, 0.5, 1.0), "billboard", seed=SEED))
+    [view] = judge_in_like_light([judged(first, covered)], {"home": covered}, good, store.get)
+    assert view.verdicts == ("obstructed",)
