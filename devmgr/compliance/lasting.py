@@ -3,7 +3,8 @@
 A bus at its stop, a crowd or a lorry unloading cover part of a view for a while; a billboard
 or a grown bush stays. So a view found obstructed is taken again, ``obstruction_frames - 1``
 more times ``obstruction_spacing_s`` apart, and only the tiles obstructed in every frame
-count. A view whose obstruction went away is "ok", with the reason saying it passed. A
+count. A view whose obstruction went away is "ok" (or turned, as the clear later frame
+measures it), with the reason saying it passed. A
 blurred view is looked at again too: a lorry filling a zoomed view close up has no fine
 detail either. Views of another place get one more look, at one of them: a bus at the lens
 hides the scene of every view alike, and so does a move; if that view shows its own scene
@@ -67,8 +68,12 @@ def persist(first: list[ViewEvidence], again: list[ViewEvidence],
         update: dict[str, object] = {"frames": frames, "obstructed_tiles": tiles,
                                      "obstructed_share": share}
         if share < OBSTRUCTED_SHARE_MIN:
-            verdicts = tuple(v for v in view.verdicts if v != "obstructed") or ("ok",)
-            update |= {"verdicts": verdicts, "obstructed_where": "",
+            # What stood in front has gone: the later, clear frame measures any turn (one
+            # measured across a bus is the bus's).
+            verdicts = tuple(sorted(({"turned"} & set(second.verdicts))
+                                    | (set(view.verdicts) - {"obstructed", "turned"})))
+            update |= {"verdicts": verdicts or ("ok",), "obstructed_where": "",
+                       "pan_deg": second.pan_deg, "tilt_deg": second.tilt_deg,
                        "reason": f"an obstruction of {view.obstructed_share:.0%} passed "
                                  "(gone in a later frame: traffic or people)"}
         out.append(view.model_copy(update=update))

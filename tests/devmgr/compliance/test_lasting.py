@@ -36,3 +36,21 @@ def test_a_second_look_at_another_place_keeps_every_view_there() -> None:
     settled = persist(ELSEWHERE, [view("preset:1", "elsewhere")], {"preset:1": "sha-later"})
     assert [v.verdicts for v in settled] == [("elsewhere",), ("elsewhere",), ("ok",)]
     assert settled[1].frames == ("sha-later",)
+
+
+def test_a_passed_obstruction_leaves_the_turn_to_the_clear_frame() -> None:
+    """A bus across the first frame bends its turn estimate; once the bus has gone, the
+    later, clear frame measures the view (here: turned 2 deg, not the 6 deg across the bus)."""
+    tiles = ((0, 5), (1, 5), (2, 5), (3, 5), (4, 5))
+    first = ViewEvidence(name="home", verdicts=("obstructed", "turned"), pan_deg=6.0,
+                         tilt_deg=0.5, obstructed_tiles=tiles, obstructed_share=5 / 48)
+    clear = ViewEvidence(name="home", verdicts=("turned",), pan_deg=2.0, tilt_deg=0.1)
+    [settled] = persist([first], [clear], {"home": "sha-later"})
+    assert settled.verdicts == ("turned",)
+    assert (settled.pan_deg, settled.tilt_deg) == (2.0, 0.1)
+    assert "passed" in settled.reason
+    # Nor is a turn that only the bus made kept.
+    [settled] = persist([first], [ViewEvidence(name="home", verdicts=("ok",), pan_deg=0.02,
+                                               tilt_deg=0.0)], {"home": "sha-later"})
+    assert settled.verdicts == ("ok",)
+    assert settled.pan_deg == 0.02
