@@ -18,6 +18,7 @@ import math
 
 from devmgr.compliance.facts import CameraFacts, Judgement
 from devmgr.compliance.model import Finding, Severity, ViewEvidence
+from devmgr.vision import OBSTRUCTED_SHARE_MIN
 
 RULES = ("view-turned", "view-obstructed", "view-blurred", "view-unusable", "view-not-judged",
          "view-no-baseline")
@@ -52,10 +53,17 @@ def check(facts: CameraFacts, judged: Judgement) -> list[Finding]:
     blurred = [v for v in views if "blurred" in v.verdicts]
     # Defocus or a dirty dome spoils every view of the lens, unevenly; per-tile edge loss
     # cannot tell that from an obstruction, so obstruction is not judged on a blurred camera.
+    # But a view that lost its detail in part while other views of the same lens stayed
+    # sharp has something in front of it, close and out of focus (a branch across a zoomed
+    # preset): obstructed.
+    sharp = any({"ok", "turned", "obstructed"} & set(v.verdicts) and v not in blurred
+                for v in views)
+    covered = [v for v in blurred if sharp and v.obstructed_share >= OBSTRUCTED_SHARE_MIN]
+    blurred = [v for v in blurred if v not in covered]
     # A view that turned shows other things than its baseline: what looks obstructed there
     # is the turn's doing, judged again once the unit is re-aimed.
-    obstructed = [] if blurred else [v for v in views if "obstructed" in v.verdicts
-                                     and v not in turned]
+    obstructed = [] if blurred else [v for v in views if ("obstructed" in v.verdicts
+                                                          or v in covered) and v not in turned]
     unusable = [v for v in views if "unusable" in v.verdicts]
     # A view of another place, when not all of them are (which the presence rule calls a
     # move): a featureless preset or a re-aim the next audit may tell apart; said, not paged.

@@ -210,3 +210,27 @@ def test_an_implausible_filed_position_is_flagged(where: GeoPosition, words: str
     assert (found[0].article, found[0].severity) == ("Art. 9", Severity.MAJOR)
     assert words in found[0].message
     assert found[0].evidence["civil_code"] == "420106"
+
+
+# -- Art. 7 / Art. 12: what the views show -------------------------------------------------------
+
+def viewed(*views: ViewEvidence) -> list[tuple[str, Severity]]:
+    seen = facts(filing(), inventory(HERE))
+    seen.views = list(views)
+    return sorted((f.rule, f.severity) for f in findings(seen) if f.rule.startswith("view-"))
+
+
+def test_one_view_gone_soft_in_part_while_the_others_are_sharp_is_obstructed() -> None:
+    """A branch across a zoomed preset, close to the lens and out of focus, takes that view's
+    detail; the lens is fine (its other views are sharp): obstructed, not blurred. When every
+    view is soft, it is the lens: blurred, and no obstruction is judged."""
+    covered = ViewEvidence(name="preset:1", verdicts=("blurred",), blur_ratio=0.2,
+                           obstructed_share=0.3, obstructed_tiles=((0, 0),) * 14)
+    sharp = ViewEvidence(name="home", verdicts=("ok",), blur_ratio=0.95)
+    assert viewed(sharp, covered) == [("view-obstructed", Severity.MAJOR)]
+    # Soft all over but nothing in front: that view's focus.
+    soft = covered.model_copy(update={"obstructed_share": 0.02, "obstructed_tiles": ()})
+    assert viewed(sharp, soft) == [("view-blurred", Severity.MAJOR)]
+    # Every view soft: the lens (dirty dome, defocus).
+    assert viewed(covered, covered.model_copy(update={"name": "home"})) == [
+        ("view-blurred", Severity.MAJOR)]
