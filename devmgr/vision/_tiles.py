@@ -169,7 +169,13 @@ def _reflectance(eq: Arr) -> Arr:
     back to grey levels): a shadow that moved, a veil of haze or an illuminator's falloff
     mostly go; what stands in front stays."""
     log = np.log1p(eq.astype(np.float32))
-    detail = log - cv2.GaussianBlur(log, (0, 0), REFLECTANCE_SIGMA)
+    h, w = log.shape
+    # The lighting is smooth: blurred at a quarter of the size and brought back, it is the
+    # same field to a fiftieth of a grey level, for a quarter of the work of a 120 px kernel.
+    small = cv2.resize(log, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+    smooth = cv2.resize(cv2.GaussianBlur(small, (0, 0), REFLECTANCE_SIGMA / 4), (w, h),
+                        interpolation=cv2.INTER_LINEAR)
+    detail = log - smooth
     out: Arr = detail * np.float32(REFLECTANCE_SCALE) + np.float32(128.0)
     return out
 
