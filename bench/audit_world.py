@@ -18,7 +18,8 @@ Printed per moment and overall:
 
 * false findings on healthy units (turned, obstructed, blurred, unusable, and moved on the
   picture: major) per view judged, and which conditions caused them;
-* turns found (units with a knock >= tolerance reported ``view-turned``), mean and worst angle
+* turns found (units with a knock >= tolerance reported ``view-turned``, among those with a
+  view judgeable now; the others, e.g. in dense fog, are counted apart), mean and worst angle
   error over the views that measured one (PTZ domes: azimuth/elevation known), and fixed
   cameras' separately (their estimate is about the camera's own axes);
 * sub-tolerance turns reported (must be 0);
@@ -108,7 +109,8 @@ def _judged(v: Any) -> bool:
 
 def _score(report: Any, plan: dict[str, dict[str, Any]], moment: str,  # noqa: PLR0917
            is_dome: dict[str, bool], errors_dome: list[tuple[float, str]],
-           errors_fixed: list[float], *, verbose: bool) -> tuple[Counter[str], Counter[str]]:
+           errors_fixed: list[float], *, verbose: bool, dump: Path | None = None,
+           images: Any = None) -> tuple[Counter[str], Counter[str]]:
     """One audit's row: views, false findings (and their rules), turns, obstructions."""
     row: Counter[str] = Counter()
     causes: Counter[str] = Counter()
@@ -135,9 +137,17 @@ def _score(report: Any, plan: dict[str, dict[str, Any]], moment: str,  # noqa: P
                                         "elsewhere"} & set(v.verdicts)] if rules & MAJOR else []
             row["false"] += len(bad)
             causes.update(f"{r}" for r in rules & MAJOR)
+            if dump is not None:
+                for v in bad:
+                    for which, digest in (("base", v.baseline_image), ("now", v.current_image)):
+                        if digest and (jpeg := images(digest)):
+                            (dump / f"{moment}_{target}_{v.name.replace(':', '')}_{which}.jpg"
+                             ).write_bytes(jpeg)
             if knock:
                 row["subtol"] += 1
                 row["subtol_reported"] += "view-turned" in rules
+        elif big and not judged:
+            row["turns_unjudged"] += 1  # nothing could be judged now: retried, not missed
         elif big:
             row["turns"] += 1
             row["turns_found"] += "view-turned" in rules
@@ -164,6 +174,8 @@ def run(args: argparse.Namespace) -> None:
     print(f"fleet: {len(specs)} cameras ({domes} domes with {presets} presets, "
           f"{len(specs) - domes} fixed), moments: {', '.join(args.moments)}")
     plan = _faults(specs, args.seed)
+    if args.dump is not None:
+        args.dump.mkdir(parents=True, exist_ok=True)
     filings = fleet_filings(specs, accepted_on=datetime.now(UTC).date() - timedelta(days=40))
     is_dome = {s.id: s.is_ptz for s in specs}
     settings = AuditSettings(obstruction_frames=3, obstruction_spacing_s=args.spacing)
@@ -216,7 +228,8 @@ def run(args: argparse.Namespace) -> None:
             for moment in args.moments:
                 report, took = audit_at(MOMENTS[moment])
                 row, causes = _score(report, plan, moment, is_dome, errors_dome, errors_fixed,
-                                     verbose=args.verbose)
+                                     verbose=args.verbose, dump=args.dump,
+                                     images=registry.snapshot)
                 totals.update(row)
                 days[day].update(row)
                 print(f"{moment:14} {row['views']:5d} {row['judged']:6d} "
@@ -226,6 +239,12 @@ def run(args: argparse.Namespace) -> None:
                       f"{row['obstructions_found']:5d}/{row['obstructions']:<5d} "
                       f"{row['like_light']:10d} {took:4.0f}"
                       + (f"   false from: {dict(causes)}" if causes else ""))
+    _summary(totals, days, errors_dome, errors_fixed)
+    _cpu(args)
+
+
+def _summary(totals: Counter[str], days: dict[int, Counter[str]],
+             errors_dome: list[tuple[float, str]], errors_fixed: list[float]) -> None:
     for day, row in sorted(days.items()):
         print(f"day {day}: false findings {row['false']} of {row['judged']} views judged "
               f"({row['false'] / max(row['judged'], 1):.2%}); lasting obstructions found "
@@ -234,7 +253,9 @@ def run(args: argparse.Namespace) -> None:
     judged = max(totals["judged"], 1)
     print(f"\nfalse findings on healthy units: {totals['false']} of {totals['judged']} views "
           f"judged = {totals['false'] / judged:.2%} per view")
-    print(f"turns >= {TOLERANCE} deg found: {totals['turns_found']}/{totals['turns']}; "
+    print(f"turns >= {TOLERANCE} deg found: {totals['turns_found']}/{totals['turns']} (units "
+          f"with a view judgeable now; {totals['turns_unjudged']} more had none, e.g. in fog: "
+          "retried later); "
           f"sub-tolerance turns reported: {totals['subtol_reported']}/{totals['subtol']}")
     if errors_dome:
         worst = max(errors_dome)
@@ -248,7 +269,6 @@ def run(args: argparse.Namespace) -> None:
           f"{totals['obstructions']} (units whose views could be judged)")
     print(f"views not judgeable now: {totals['unjudged'] / max(totals['views'], 1):.1%} "
           "overall (per moment above)")
-    _cpu(args)
 
 
 def _cpu(args: argparse.Namespace) -> None:
@@ -290,6 +310,8 @@ def main() -> None:
                         default=[7.0, 9.0, 11.0, 13.0, 15.0, 17.0],
                         help="hours of the clear-weather audits run between days (empty: none)")
     parser.add_argument("--verbose", action="store_true", help="print every view not ok")
+    parser.add_argument("--dump", type=Path, default=None,
+                        help="write the baseline and current JPEG of every false finding here")
     run(parser.parse_args())
 
 
