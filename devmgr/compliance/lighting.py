@@ -7,8 +7,9 @@ kept its snapshot. So a view found obstructed against the baseline is also compa
 the one of those good views whose light is most like today's (``light_distance``), and a
 tile counts only if it is obstructed against both: what the light of the hour does, it
 did on that day too. Commissioning's second frame of each view is one of those good views
-from the first audit on: a car or a crowd that passed in front of the lens in the baseline
-frame is not in both, and where it stood is not "obstructed" today.
+from the first audit on, and is always judged against as well: the two commissioning frames
+are the baseline, and a car or a crowd that passed in front of the lens in one of them is not
+in both, so where it stood is not "obstructed" today.
 
 It never hides what grows slowly, nor what was missed once. The tiles a good view itself had
 against the baseline (too few to be a finding then) are never excused by it, so a bush that
@@ -44,11 +45,13 @@ RECENT_AUDITS = 30
 @dataclass(frozen=True)
 class GoodView:
     """A view an earlier audit found healthy: its snapshot, and the tiles it had lost
-    against the baseline all the same (too few for a finding)."""
+    against the baseline all the same (too few for a finding); or commissioning's second
+    frame of the view (``commissioned``)."""
 
     name: str
     image: str
     own_tiles: frozenset[tuple[int, int]]
+    commissioned: bool = False
 
 
 def good_views(history: Sequence[CameraAudit],
@@ -61,7 +64,7 @@ def good_views(history: Sequence[CameraAudit],
     for ref in commissioned:
         if ref.second_snapshot:
             out.setdefault(ref.name, []).append(
-                GoodView(ref.name, ref.second_snapshot, frozenset()))
+                GoodView(ref.name, ref.second_snapshot, frozenset(), commissioned=True))
     for audit in history:
         if any(f.rule.startswith("view-") and f.severity != Severity.INFO
                for f in audit.findings):
@@ -97,12 +100,20 @@ def _against(view: ViewEvidence, jpeg: bytes,
         today = light_field(jpeg)
         reference, image = min(candidates, key=lambda c: light_distance(today, c[1]))
         result = compare_views(image, jpeg, view.hfov_deg or 60.0)
+        if result.verdicts & {"unusable", "elsewhere"}:
+            return view
+        # Still counted: obstructed against the good view too, or already lost in it.
+        still = set(result.obstructed_tiles) | reference.own_tiles
+        # The two commissioning frames are the baseline: what is obstructed against one and
+        # not the other passed in front of the lens then (the like-light view may have
+        # traffic of its own elsewhere).
+        for good, second in candidates:
+            if good.commissioned and good is not reference:
+                other = compare_views(second, jpeg, view.hfov_deg or 60.0)
+                if not other.verdicts & {"unusable", "elsewhere"}:
+                    still &= set(other.obstructed_tiles)
     except ValueError:  # an undecodable picture: judged against the baseline alone
         return view
-    if result.verdicts & {"unusable", "elsewhere"}:
-        return view
-    # Still counted: obstructed against the good view too, or already lost in it.
-    still = set(result.obstructed_tiles) | reference.own_tiles
     tiles = tuple(t for t in view.obstructed_tiles if t in still)
     share = len(tiles) / (GRID_COLS * GRID_ROWS)
     update: dict[str, object] = {"obstructed_tiles": tiles, "obstructed_share": share,

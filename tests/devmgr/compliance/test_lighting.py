@@ -155,7 +155,7 @@ def test_traffic_in_the_commissioning_frame_is_cleared_by_its_second_frame() -> 
     ref = ReferenceView(name="home", snapshot="first", second_snapshot="second",
                         taken_at=datetime.now(UTC))
     good = good_views([], [ref])
-    assert good == {"home": [GoodView("home", "second", frozenset())]}
+    assert good == {"home": [GoodView("home", "second", frozenset(), commissioned=True)]}
     store = {"second": second}
     [view] = judge_in_like_light([today], {"home": empty}, good, store.get)
     assert view.verdicts == ("ok",)
@@ -164,3 +164,20 @@ def test_traffic_in_the_commissioning_frame_is_cleared_by_its_second_frame() -> 
     covered = shot(11.0, fx.obstruction((0.0, 0.5, 0.5, 1.0), "billboard", seed=SEED))
     [view] = judge_in_like_light([judged(first, covered)], {"home": covered}, good, store.get)
     assert view.verdicts == ("obstructed",)
+
+
+def test_the_second_commissioning_frame_counts_even_when_another_view_is_in_liker_light(
+        ) -> None:
+    """A good view of an earlier audit in liker light that had cars where the baseline had
+    them excuses nothing there; commissioning's second frame, judged against too, does."""
+    first, second, empty = street(20.0, 1.0), street(25.0, 1.0), street(0.0, 0.0)
+    busy = street(20.0, 1.0)  # an earlier audit's frame with the same traffic
+    assert light_distance(empty, busy) < light_distance(empty, second)
+    today = judged(first, empty)
+    assert today.obstructed_share >= 0.08
+    good = {"home": [GoodView("home", "busy", frozenset()),
+                     GoodView("home", "second", frozenset(), commissioned=True)]}
+    store = {"busy": busy, "second": second}
+    [view] = judge_in_like_light([today], {"home": empty}, good, store.get)
+    assert view.light_reference == "busy"
+    assert view.verdicts == ("ok",), view.obstructed_tiles
