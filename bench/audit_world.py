@@ -104,7 +104,10 @@ def _views(cam: CameraAudit) -> list[Any]:
 
 
 def _judged(v: Any) -> bool:
-    return not ({"unjudged", "unusable"} & set(v.verdicts))
+    """Compared with its baseline now (a view whose baseline commissioning named featureless
+    is only checked for still being so: it shows neither a turn nor what is in front)."""
+    return not ({"unjudged", "unusable"} & set(v.verdicts)) and not v.reason.startswith(
+        "baseline ")
 
 
 def _score(report: Any, plan: dict[str, dict[str, Any]], moment: str,  # noqa: PLR0917
