@@ -4,7 +4,9 @@ A bus at its stop, a crowd or a lorry unloading cover part of a view for a while
 or a grown bush stays. So a view found obstructed is taken again, ``obstruction_frames - 1``
 more times ``obstruction_spacing_s`` apart, and only the tiles obstructed in every frame
 count. A view whose obstruction went away is "ok" (or turned, as the clear later frame
-measures it), with the reason saying it passed. A
+measures it), with the reason saying it passed. A view found turned is looked at again too,
+and stays turned only if the later frame says so as well: a bus across a zoomed view of
+paving, or the long shadows of the hour, can drag the alignment with them. A
 blurred view is looked at again too: a lorry filling a zoomed view close up has no fine
 detail either. Views of another place get one more look, at one of them: a bus at the lens
 hides the scene of every view alike, and so does a move; if that view shows its own scene
@@ -20,8 +22,9 @@ from devmgr.vision import GRID_COLS, GRID_ROWS, OBSTRUCTED_SHARE_MIN
 
 def suspected(views: list[ViewEvidence]) -> frozenset[str]:
     """The views to look at again: obstructed, blurred (a lorry filling a zoomed view close
-    up has no fine detail either), and, once, the last view of another place."""
-    names = {v.name for v in views if {"obstructed", "blurred"} & set(v.verdicts)}
+    up has no fine detail either), turned (a vehicle across a zoomed view can drag the
+    alignment with it), and, once, the last view of another place."""
+    names = {v.name for v in views if {"obstructed", "blurred", "turned"} & set(v.verdicts)}
     elsewhere = [v for v in views if "elsewhere" in v.verdicts]
     if elsewhere and not any(v.frames for v in elsewhere):
         names.add(elsewhere[-1].name)  # the head's last stop among them: one travel
@@ -43,7 +46,8 @@ def persist(first: list[ViewEvidence], again: list[ViewEvidence],
                 "(something passed in front of the lens)")}))
             continue
         second = later.get(view.name)
-        if not {"obstructed", "blurred", "elsewhere"} & set(view.verdicts) or second is None:
+        if not {"obstructed", "blurred", "elsewhere", "turned"} & set(view.verdicts) \
+                or second is None:
             out.append(view)
             continue
         frames = (*view.frames, digests.get(view.name, ""))
@@ -54,27 +58,37 @@ def persist(first: list[ViewEvidence], again: list[ViewEvidence],
         if "unusable" in second.verdicts or "unjudged" in second.verdicts:
             out.append(view.model_copy(update={"frames": frames}))
             continue  # the later frame says nothing either way: keep what was seen
-        if "blurred" in view.verdicts and "blurred" not in second.verdicts:
-            verdicts = tuple(v for v in view.verdicts if v != "blurred") or ("ok",)
-            out.append(view.model_copy(update={
-                "frames": frames, "verdicts": verdicts, "blur_ratio": second.blur_ratio,
-                "reason": "a loss of sharpness passed (gone in a later frame)"}))
-            continue
-        if "obstructed" not in view.verdicts:
-            out.append(view.model_copy(update={"frames": frames}))
-            continue
+        out.append(_settle(view, second, frames))
+    return out
+
+
+def _settle(view: ViewEvidence, second: ViewEvidence, frames: tuple[str, ...]) -> ViewEvidence:
+    """A suspected view, judged again on a later frame: only what is in both stands."""
+    verdicts = set(view.verdicts)
+    update: dict[str, object] = {"frames": frames}
+    reason = view.reason
+    if "blurred" in verdicts and "blurred" not in second.verdicts:
+        verdicts.discard("blurred")
+        update["blur_ratio"] = second.blur_ratio
+        reason = "a loss of sharpness passed (gone in a later frame)"
+    cleared = False
+    if "obstructed" in verdicts:
         tiles = tuple(t for t in view.obstructed_tiles if t in set(second.obstructed_tiles))
         share = len(tiles) / (GRID_COLS * GRID_ROWS)
-        update: dict[str, object] = {"frames": frames, "obstructed_tiles": tiles,
-                                     "obstructed_share": share}
+        update |= {"obstructed_tiles": tiles, "obstructed_share": share}
         if share < OBSTRUCTED_SHARE_MIN:
-            # What stood in front has gone: the later, clear frame measures any turn (one
-            # measured across a bus is the bus's).
-            verdicts = tuple(sorted(({"turned"} & set(second.verdicts))
-                                    | (set(view.verdicts) - {"obstructed", "turned"})))
-            update |= {"verdicts": verdicts or ("ok",), "obstructed_where": "",
-                       "pan_deg": second.pan_deg, "tilt_deg": second.tilt_deg,
-                       "reason": f"an obstruction of {view.obstructed_share:.0%} passed "
-                                 "(gone in a later frame: traffic or people)"}
-        out.append(view.model_copy(update=update))
-    return out
+            cleared = True
+            verdicts.discard("obstructed")
+            update["obstructed_where"] = ""
+            reason = (f"an obstruction of {view.obstructed_share:.0%} passed (gone in a later "
+                      "frame: traffic or people)")
+    if "turned" in verdicts and (cleared or "turned" not in second.verdicts):
+        # What stood in front has gone, or the turn did: the later, clear frame measures
+        # the view (a turn measured across a bus, or on the shadows of the hour, is theirs).
+        verdicts = (verdicts - {"turned"}) | ({"turned"} & set(second.verdicts))
+        update |= {"pan_deg": second.pan_deg, "tilt_deg": second.tilt_deg}
+        if not cleared and "turned" not in verdicts:
+            reason = ("a turn seen in one frame was not there in a later one (something "
+                      "passed in front of the lens)")
+    update |= {"verdicts": tuple(sorted(verdicts)) or ("ok",), "reason": reason}
+    return view.model_copy(update=update)

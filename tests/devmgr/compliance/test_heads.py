@@ -140,7 +140,7 @@ def test_the_next_audit_puts_a_displaced_head_back_and_says_so(
     manifest = fleet.manifest()
     victim = domes[0]
     with Registry.open(tmp_path / "registry.sqlite") as registry:
-        asyncio.run(commission(manifest, registry, operator="test"))
+        asyncio.run(commission(manifest, registry, operator="test", second_look_s=None))
         # What a run killed at a preset leaves: an open origin, the head elsewhere.
         lease = registry.acquire_lease(head_key(victim, None), purpose="commission sweep 99 "
                                        "(killed)")
@@ -163,7 +163,7 @@ def test_an_audit_skips_the_views_of_a_head_another_run_drives(
         fleet: Fleet, domes: list[Target], tmp_path: Path) -> None:
     manifest = fleet.manifest()
     with Registry.open(tmp_path / "registry.sqlite") as registry:
-        asyncio.run(commission(manifest, registry, operator="test"))
+        asyncio.run(commission(manifest, registry, operator="test", second_look_s=None))
         busy = domes[0]
         other = registry.acquire_lease(head_key(busy, None), purpose="audit sweep 7 by wang")
         report = asyncio.run(audit(manifest, registry, AuditOptions(discovery=None,

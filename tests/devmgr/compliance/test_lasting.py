@@ -54,3 +54,20 @@ def test_a_passed_obstruction_leaves_the_turn_to_the_clear_frame() -> None:
                                                tilt_deg=0.0)], {"home": "sha-later"})
     assert settled.verdicts == ("ok",)
     assert settled.pan_deg == 0.02
+
+
+def test_a_turn_stands_only_if_a_later_frame_shows_it_too() -> None:
+    """A bus across a zoomed view of paving dragged the alignment 2.6 deg; a later frame
+    without it shows the view where it was. A real knock is there in every frame, and keeps
+    the first frame's measurement."""
+    once = ViewEvidence(name="preset:3", verdicts=("turned",), pan_deg=2.6, tilt_deg=0.3)
+    assert suspected([once, view("home", "ok")]) == {"preset:3"}
+    [settled] = persist([once], [ViewEvidence(name="preset:3", verdicts=("ok",),
+                                              pan_deg=0.01, tilt_deg=0.0)], {"preset:3": "b"})
+    assert settled.verdicts == ("ok",)
+    assert settled.pan_deg == 0.01
+    assert "not there in a later one" in settled.reason
+    assert settled.frames == ("b",)
+    knocked = ViewEvidence(name="preset:3", verdicts=("turned",), pan_deg=2.61, tilt_deg=0.3)
+    [settled] = persist([once], [knocked], {"preset:3": "b"})
+    assert (settled.verdicts, settled.pan_deg) == (("turned",), 2.6)
