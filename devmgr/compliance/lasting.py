@@ -75,7 +75,10 @@ def _settle(view: ViewEvidence, second: ViewEvidence, frames: tuple[str, ...]) -
     if "obstructed" in verdicts:
         tiles = tuple(t for t in view.obstructed_tiles if t in set(second.obstructed_tiles))
         share = len(tiles) / (GRID_COLS * GRID_ROWS)
-        update |= {"obstructed_tiles": tiles, "obstructed_share": share}
+        passed = tuple(sorted({*view.passed_tiles, *(t for t in view.obstructed_tiles
+                                                      if t not in tiles)}))
+        update |= {"obstructed_tiles": tiles, "obstructed_share": share,
+                   "passed_tiles": passed}
         if share < OBSTRUCTED_SHARE_MIN:
             cleared = True
             verdicts.discard("obstructed")

@@ -12,12 +12,14 @@ are the baseline, and a car or a crowd that passed in front of the lens in one o
 in both, so where it stood is not "obstructed" today.
 
 It never hides what grows slowly, nor what was missed once. The tiles a good view itself had
-against the baseline (too few to be a finding then) are never excused by it, so a bush that
-creeps in a tile at a time is still counted against the baseline, and found when it is large
-enough. And a good view comes only from an audit that found nothing wrong with any of the
-camera's views (above "info"): what hangs in front of a lens is in all of its views, so an
-audit that found it in one view and missed it in another does not make the other a
-reference. Turns and blur are judged against the baseline only.
+against the baseline (too few to be a finding then), and those it had in only some of its
+audit's frames, are never excused by it, so a bush that creeps in a tile at a time is still
+counted against the baseline, and found when it is large enough, and an obstruction that one
+audit saw in one frame and not the next is not excused by that audit's picture. And a good
+view comes only from an audit that found nothing wrong with any of the camera's views (above
+"info"): what hangs in front of a lens is in all of its views, so an audit that found it in
+one view and missed it in another does not make the other a reference. Turns and blur are
+judged against the baseline only.
 """
 
 from __future__ import annotations
@@ -71,8 +73,11 @@ def good_views(history: Sequence[CameraAudit],
             continue
         for view in audit.views:
             if view.verdicts == ("ok",) and view.current_image:
+                # What it lost in some frames only is not vouched for either: an
+                # obstruction caught once and missed once must not be excused by its frame.
+                own = frozenset((*view.obstructed_tiles, *view.passed_tiles))
                 out.setdefault(view.name, []).append(
-                    GoodView(view.name, view.current_image, frozenset(view.obstructed_tiles)))
+                    GoodView(view.name, view.current_image, own))
     return out
 
 

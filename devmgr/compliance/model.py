@@ -88,6 +88,10 @@ class ViewEvidence(Model):
     reason: str = ""
     #: Later frames taken to tell a lasting obstruction from a passing one (SHA-256s).
     frames: tuple[str, ...] = ()
+    #: Tiles obstructed in one frame of this audit and not in a later one: passing traffic,
+    #: or an obstruction caught only in some frames. Never excused by this view when it
+    #: serves as a good view (``devmgr.compliance.lighting``).
+    passed_tiles: tuple[tuple[int, int], ...] = ()
     #: A good view of an earlier audit, in light like today's, that a suspected obstruction
     #: was also judged against (SHA-256; empty: none was needed or there was none).
     light_reference: str = ""

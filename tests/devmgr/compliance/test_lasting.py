@@ -71,3 +71,14 @@ def test_a_turn_stands_only_if_a_later_frame_shows_it_too() -> None:
     knocked = ViewEvidence(name="preset:3", verdicts=("turned",), pan_deg=2.61, tilt_deg=0.3)
     [settled] = persist([once], [knocked], {"preset:3": "b"})
     assert (settled.verdicts, settled.pan_deg) == (("turned",), 2.6)
+
+
+def test_the_tiles_a_later_frame_did_not_show_again_are_kept_as_passed() -> None:
+    tiles = ((0, 5), (1, 5), (2, 5), (3, 5), (4, 5))
+    first = ViewEvidence(name="home", verdicts=("obstructed",), obstructed_tiles=tiles,
+                         obstructed_share=5 / 48)
+    later = ViewEvidence(name="home", verdicts=("ok",), obstructed_tiles=((0, 5),))
+    [settled] = persist([first], [later], {"home": "b"})
+    assert settled.verdicts == ("ok",)
+    assert settled.obstructed_tiles == ((0, 5),)
+    assert settled.passed_tiles == ((1, 5), (2, 5), (3, 5), (4, 5))

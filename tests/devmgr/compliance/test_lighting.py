@@ -181,3 +181,21 @@ def test_the_second_commissioning_frame_counts_even_when_another_view_is_in_like
     [view] = judge_in_like_light([today], {"home": empty}, good, store.get)
     assert view.light_reference == "busy"
     assert view.verdicts == ("ok",), view.obstructed_tiles
+
+
+def test_an_obstruction_one_audit_caught_in_one_frame_only_is_not_excused_by_its_picture(
+        baseline: bytes) -> None:
+    """An audit saw a panel in its first frame, not in its second (a flicker of the
+    detector), and passed the view as healthy. Its picture shows the panel; used as a good
+    view, it must not excuse the panel at the next audit: those tiles are its own."""
+    panel = fx.obstruction((0.0, 0.5, 0.5, 1.0), "billboard", seed=SEED)
+    covered = shot(11.0, panel)
+    today = judged(baseline, covered)
+    assert "obstructed" in today.verdicts
+    missed = ViewEvidence(name="home", verdicts=("ok",), current_image="missed",
+                          obstructed_tiles=(), passed_tiles=today.obstructed_tiles)
+    good = good_views([audited(missed)])
+    assert good["home"][0].own_tiles == frozenset(today.obstructed_tiles)
+    [view] = judge_in_like_light([today], {"home": covered}, good, {"missed": covered}.get)
+    assert view.verdicts == ("obstructed",)
+    assert view.obstructed_tiles == today.obstructed_tiles
