@@ -166,6 +166,10 @@ def _score(report: Any, plan: dict[str, dict[str, Any]], moment: str,  # noqa: P
         elif fault["kind"] == "obstructed" and judged:
             row["obstructions"] += 1
             row["obstructions_found"] += "view-obstructed" in rules
+            if verbose and "view-obstructed" not in rules:
+                for v in views:
+                    print(f"   {moment} MISSED {target} {v.name} {v.verdicts} {v.reason} "
+                          f"light_reference={v.light_reference[:12]} passed={v.passed_tiles}")
     return row, causes
 
 
