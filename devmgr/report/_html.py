@@ -191,6 +191,7 @@ class _Page:
                                   f"today {_ptz(view.current_position)}"),
                  ("Blur ratio", _blur(view)),
                  ("Obstructed", _obstruction(view)),
+                 ("Judged against", _references(view)),
                  ("Judged with", f"field of view {view.hfov_deg:.2f}°"
                   if view.hfov_deg is not None else None),
                  ("Frames", f"{1 + len(view.frames)} (later: "
@@ -200,7 +201,10 @@ class _Page:
         return h("div",
                  h("h4", "View ", h("code", view.name), " ", verdicts),
                  h("div", self._snapshot("Baseline", view.baseline_image, view, tiles=False),
-                   self._snapshot("Today", view.current_image, view, tiles=True), cls="pair"),
+                   self._snapshot("Today", view.current_image, view, tiles=True),
+                   self._snapshot("Good view in like light", view.light_reference, view,
+                                  tiles=False) if view.light_reference else None,
+                   cls="pair"),
                  _table([h("tr", h("th", k, scope="row"), h("td", v)) for k, v in facts
                          if v is not None], cls="facts"),
                  cls="view")
@@ -340,6 +344,19 @@ def _differences_table(differences: dict[str, tuple[Any, Any]]) -> etree._Elemen
 def _evidence(evidence: dict[str, Any]) -> list[Child]:
     return [h("div", h("span", key, cls="k"), " ", format_value(value))
             for key, value in sorted(evidence.items())]
+
+
+def _references(view: ViewEvidence) -> str | None:
+    """What the view was compared with: the commissioning baseline, and the good view in like
+    light a suspected obstruction was also judged against (digests, as in the audit log)."""
+    if not view.baseline_image:
+        return None
+    said = f"commissioning baseline {view.baseline_image[:12]}"
+    if view.light_reference:
+        said += (f"; for obstruction also the good view in like light "
+                 f"{view.light_reference[:12]} (commissioning's second frame or an earlier "
+                 "audit's healthy view)")
+    return said
 
 
 def _tile_overlay(view: ViewEvidence) -> etree._Element | None:

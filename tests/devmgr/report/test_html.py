@@ -194,3 +194,25 @@ def test_an_unusable_comparison_is_reported_as_not_judged(sample: Sample) -> Non
     assert "not judged" in text
     assert "nan" not in text.lower()
     assert "current snapshot too dark" in text
+
+
+def test_a_view_says_what_it_was_judged_against_and_shows_the_good_view(
+        sample: Sample) -> None:
+    """The baseline, and the good view in like light an obstruction was also judged against:
+    named by digest and shown beside today's picture."""
+    pictures = {digest(jpeg(k)): jpeg(k) for k in (1, 2)}
+    base, good = list(pictures)
+    view = ViewEvidence(name="preset:1", baseline_image=base, current_image=base,
+                        light_reference=good, verdicts=("ok",), frames=("f" * 64,),
+                        reason="a change of 12% against the baseline is the light of the "
+                               "moment")
+    camera = CameraAudit(camera="c1", status="findings", views=(view,))
+    page = render_html(sample.report.model_copy(update={"cameras": (camera,)}),
+                       images=pictures.get, identifiable=True)
+    doc = html.document_fromstring(page)
+    text = doc.text_content()
+    assert f"commissioning baseline {base[:12]}" in text
+    assert f"good view in like light {good[:12]}" in text
+    assert "2 (later: ffffffffffff)" in text
+    assert "light of the moment" in text
+    assert _shown(doc) == [pictures[base], pictures[base], pictures[good]]
