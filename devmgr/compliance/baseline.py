@@ -31,6 +31,9 @@ class ReferenceView(Model):
     #: none): what passed in front of the first one (a bus, people) is not in both, so a
     #: suspected obstruction is judged against it too (:mod:`devmgr.compliance.lighting`).
     second_snapshot: str = ""
+    #: Tiles (column, row) where the two commissioning frames differ: what passed in front
+    #: then. Only there does the second frame have a say.
+    unsteady_tiles: tuple[tuple[int, int], ...] = ()
     taken_at: datetime
     width: int = 0
     height: int = 0

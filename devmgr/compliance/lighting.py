@@ -7,9 +7,11 @@ kept its snapshot. So a view found obstructed against the baseline is also compa
 the one of those good views whose light is most like today's (``light_distance``), and a
 tile counts only if it is obstructed against both: what the light of the hour does, it
 did on that day too. Commissioning's second frame of each view is one of those good views
-from the first audit on, and is always judged against as well: the two commissioning frames
-are the baseline, and a car or a crowd that passed in front of the lens in one of them is not
-in both, so where it stood is not "obstructed" today.
+from the first audit on, and is always judged against as well, on the tiles where the two
+commissioning frames differ (``unsteady_tiles``, found at commissioning): a car or a crowd
+that passed in front of the lens in one of them is not in both, so where it stood is not
+"obstructed" today. Elsewhere the two frames are the same picture, and the second one has no
+say (two noisy looks at one thing would only lose tiles of a real obstruction).
 
 It never hides what grows slowly, nor what was missed once. The tiles a good view itself had
 against the baseline (too few to be a finding then), and those it had in only some of its
@@ -24,6 +26,7 @@ judged against the baseline only.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -38,10 +41,11 @@ from devmgr.vision import (
     light_field,
 )
 
-__all__ = ["GoodView", "good_views", "judge_in_like_light"]
+__all__ = ["GoodView", "good_views", "judge_in_like_light", "unsteady_tiles"]
 
 #: How many earlier audits are searched for good views of a camera.
 RECENT_AUDITS = 30
+ALL_TILES = frozenset(itertools.product(range(GRID_COLS), range(GRID_ROWS)))
 
 
 @dataclass(frozen=True)
@@ -65,8 +69,11 @@ def good_views(history: Sequence[CameraAudit],
     out: dict[str, list[GoodView]] = {}
     for ref in commissioned:
         if ref.second_snapshot:
-            out.setdefault(ref.name, []).append(
-                GoodView(ref.name, ref.second_snapshot, frozenset(), commissioned=True))
+            # Taken in the baseline's light, it has a say only where the two commissioning
+            # frames differ: where something passed in front of the lens then.
+            out.setdefault(ref.name, []).append(GoodView(
+                ref.name, ref.second_snapshot, ALL_TILES - frozenset(ref.unsteady_tiles),
+                commissioned=True))
     for audit in history:
         if any(f.rule.startswith("view-") and f.severity != Severity.INFO
                for f in audit.findings):
@@ -79,6 +86,16 @@ def good_views(history: Sequence[CameraAudit],
                 out.setdefault(view.name, []).append(
                     GoodView(view.name, view.current_image, own))
     return out
+
+
+def unsteady_tiles(first: bytes, second: bytes) -> tuple[tuple[int, int], ...]:
+    """The tiles where a view's two commissioning frames differ, either way round (a car or
+    a crowd in one of them); none when they cannot be compared."""
+    try:
+        a, b = compare_views(first, second, 60.0), compare_views(second, first, 60.0)
+    except ValueError:
+        return ()
+    return tuple(sorted({*a.obstructed_tiles, *b.obstructed_tiles}))
 
 
 def judge_in_like_light(views: list[ViewEvidence], today: Mapping[str, bytes],
@@ -113,10 +130,10 @@ def _against(view: ViewEvidence, jpeg: bytes,
         # not the other passed in front of the lens then (the like-light view may have
         # traffic of its own elsewhere).
         for good, second in candidates:
-            if good.commissioned and good is not reference:
+            if good.commissioned and good is not reference and good.own_tiles != ALL_TILES:
                 other = compare_views(second, jpeg, view.hfov_deg or 60.0)
                 if not other.verdicts & {"unusable", "elsewhere"}:
-                    still &= set(other.obstructed_tiles)
+                    still &= set(other.obstructed_tiles) | good.own_tiles
     except ValueError:  # an undecodable picture: judged against the baseline alone
         return view
     tiles = tuple(t for t in view.obstructed_tiles if t in still)
@@ -127,6 +144,8 @@ def _against(view: ViewEvidence, jpeg: bytes,
         update |= {"verdicts": tuple(v for v in view.verdicts if v != "obstructed") or ("ok",),
                    "obstructed_where": "",
                    "reason": f"a change of {view.obstructed_share:.0%} against the baseline "
-                             "is the light of the moment (not there against a good view of "
-                             "an earlier audit in like light)"}
+                             + ("is what passed in front of the lens as it was taken (not "
+                                "there in commissioning's second frame)" if reference.commissioned
+                                else "is the light of the moment (not there against a good "
+                                "view of an earlier audit in like light)")}
     return view.model_copy(update=update)
