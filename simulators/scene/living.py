@@ -1,5 +1,6 @@
 """The world living around a camera: a clock, the sun and its shadows, night IR, weather,
-traffic, and the camera's own drift (exposure, white balance, JPEG quality).
+traffic, the seasons' trees, and the camera's own drift (exposure, white balance, JPEG
+quality).
 
 These are conditions, not faults: a healthy camera lives in them, and an audit must not call
 them turned or obstructed. :func:`conditions_at` says what the world is like at a moment
@@ -24,6 +25,7 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
@@ -70,6 +72,11 @@ class Conditions:
     gain: float = 1.0
     white_balance: tuple[float, float, float] = (1.0, 1.0, 1.0)
     jpeg_quality: int = 85
+    #: The trees' season: "summer" (as the panorama draws them), "autumn", "winter", "spring".
+    season: str = "summer"
+    #: How far the leaves have turned (autumn) and fallen (winter), 0..1.
+    turned: float = 0.0
+    bare: float = 0.0
     extra: dict[str, float] = field(default_factory=dict)
 
     def truth(self) -> dict[str, object]:
@@ -79,6 +86,8 @@ class Conditions:
                         "elevation": round(self.sun_elevation, 2)},
                 "weather": self.weather, "intensity": self.intensity,
                 "bus_at_lens": self.bus_at_lens, "jpeg_quality": self.jpeg_quality,
+                "season": self.season, "leaves_turned": round(self.turned, 2),
+                "leaves_fallen": round(self.bare, 2),
                 "movers": [{"kind": m.kind, "azimuth": round(m.azimuth, 2),
                             "distance_m": m.distance_m} for m in self.movers]}
 
@@ -115,7 +124,26 @@ def conditions_at(world: LivingWorld, elapsed_s: float, seed: int) -> Conditions
         bus_at_lens=minute < world.bus_minutes_per_hour, seed=seed,
         gain=float(rng.uniform(0.88, 1.12)),
         white_balance=(float(rng.uniform(0.93, 1.07)), 1.0, float(rng.uniform(0.93, 1.07))),
-        jpeg_quality=int(rng.integers(60, 92)))
+        jpeg_quality=int(rng.integers(60, 92)),
+        **_foliage(world.day_of_year, world.latitude))
+
+
+def _foliage(day_of_year: int, latitude: float) -> dict[str, Any]:
+    """The trees through the year (a temperate city; the seasons swap south of the equator):
+    green from late April to late September, turning yellow and brown through October and
+    November, bare until March, leafing out again in April."""
+    day = (day_of_year + (182 if latitude < 0 else 0) - 1) % 365 + 1
+
+    def ramp(a: int, b: int) -> float:
+        return min(1.0, max(0.0, (day - a) / (b - a)))
+
+    if 110 <= day < 270:
+        return {"season": "summer", "turned": 0.0, "bare": 0.0}
+    if 270 <= day < 335:
+        return {"season": "autumn", "turned": ramp(270, 305), "bare": 0.6 * ramp(300, 335)}
+    if 80 <= day < 110:
+        return {"season": "spring", "turned": 0.0, "bare": 1.0 - ramp(80, 110)}
+    return {"season": "winter", "turned": 1.0, "bare": 1.0}
 
 
 def _movers(seed: int, t_s: float, density: float) -> tuple[Mover, ...]:
@@ -141,9 +169,11 @@ Pose = tuple[float, float, float, float]  # azimuth, elevation, roll, hfov (degr
 
 
 def living_effects(c: Conditions, pose: Pose) -> list[ImageEffect]:
-    """What the moment does to a frame rendered at ``pose``, in order: light and shadows,
-    movers, weather, night IR (or darkness), the camera's drift."""
+    """What the moment does to a frame rendered at ``pose``, in order: the season's trees,
+    light and shadows, movers, weather, night IR (or darkness), the camera's drift."""
     effects: list[ImageEffect] = [_light(c, pose)]
+    if c.turned > 0 or c.bare > 0:
+        effects.insert(0, _season(c))
     if c.movers:
         effects.append(_draw_movers(c, pose))
     if c.bus_at_lens:
@@ -154,6 +184,25 @@ def living_effects(c: Conditions, pose: Pose) -> list[ImageEffect]:
         effects.append(_precipitation(c))
     effects.append(_night(c, pose) if c.ir or c.phase == "night" else _drift(c))
     return effects
+
+
+# -- seasons -------------------------------------------------------------------------------------
+def _season(c: Conditions) -> ImageEffect:
+    """The panorama's green crowns as the season has them: leaves turning yellow and brown,
+    then thinning to grey-brown twigs (their clumps, hence their texture, stay: what stands
+    behind a crown is not in the panorama). Only leaf-green pixels change."""
+    def apply(frame: Image) -> Image:
+        f = frame.astype(np.float32)
+        b, g, r = f[..., 0], f[..., 1], f[..., 2]
+        leaf = ((g > r + 8.0) & (g > b + 8.0))[..., None]
+        luma = (0.114 * b + 0.587 * g + 0.299 * r)[..., None]
+        autumn = np.stack([0.4 * b, 1.05 * g, 1.6 * g + 10.0], axis=-1)
+        twigs = luma * np.array([1.0, 1.1, 1.25], np.float32) + 15.0
+        out = f + c.turned * (autumn - f)
+        out = out + c.bare * (twigs - out)
+        return np.where(leaf, np.clip(out, 0, 255), f).astype(np.uint8)
+
+    return apply
 
 
 # -- light ---------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ the spec, the fleet file and the control API, and told by ``truth``."""
 
 from __future__ import annotations
 
+import dataclasses
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,6 +56,33 @@ def test_night_is_grey_ir_and_day_is_colour() -> None:
     assert np.abs(day[..., 0].astype(int) - day[..., 2]).mean() > 5
     dark = _frame(_world(start_hour=23.0, ir=False))
     assert dark.mean() < 12  # night without IR: nothing to see
+
+
+def test_the_trees_turn_in_autumn_and_are_bare_in_winter() -> None:
+    """Only the crowns change with the season (the sun's path changes too, so the frames
+    are drawn with the seasons' foliage under one sun); the truth says which season it is."""
+    def leaves(day: int) -> np.ndarray:
+        c = conditions_at(_world(day_of_year=day, start_hour=12.0), 0, seed=3)
+        summer = conditions_at(_world(start_hour=12.0), 0, seed=3)
+        same_sun = dataclasses.replace(summer, season=c.season, turned=c.turned, bare=c.bare)
+        return render(Scene.for_seed(3), *POSE, 640, 360, effects=living_effects(same_sun, POSE))
+
+    assert [conditions_at(_world(day_of_year=d), 0, seed=3).truth()["season"]
+            for d in (172, 300, 20, 95)] == ["summer", "autumn", "winter", "spring"]
+    # South of the equator the seasons swap.
+    assert conditions_at(_world(day_of_year=20, latitude=-34.0), 0, seed=3).season == "summer"
+    summer, autumn, winter = leaves(172), leaves(330), leaves(20)
+    drawn = render(Scene.for_seed(3), *POSE, 640, 360).astype(int)  # the panorama's colours
+    crowns = (drawn[..., 1] > drawn[..., 2] + 8) & (drawn[..., 1] > drawn[..., 0] + 8)
+    assert crowns.mean() > 0.01, "this view shows no tree"
+    changed = np.abs(autumn.astype(int) - summer).sum(axis=2) > 0
+    assert changed[crowns].mean() > 0.9
+    assert not changed[~crowns].any()  # nothing but the leaves
+    _, ag, ar = (autumn[..., k][crowns].astype(int) for k in range(3))
+    assert (ar > ag).mean() > 0.9  # yellow to brown: red above green
+    _, sg, sr = (summer[..., k][crowns].astype(int) for k in range(3))
+    _, wg, wr = (winter[..., k][crowns].astype(int) for k in range(3))
+    assert np.mean(np.abs(wg - wr)) < np.mean(np.abs(sg - sr))  # grey twigs, not green
 
 
 def test_fog_takes_contrast_and_rain_changes_every_frame() -> None:

@@ -227,3 +227,33 @@ def test_where_the_commissioning_frames_agree_the_second_one_excuses_nothing(
                                  {"second": shot(11.0)}.get)
     assert view.verdicts == ("obstructed",)
     assert view.obstructed_tiles == today.obstructed_tiles
+
+
+def test_a_year_of_audits_every_two_weeks_raises_nothing_as_the_seasons_turn() -> None:
+    """Commissioned at midsummer, audited at 11:00 every two weeks for a year: the trees turn
+    and go bare, the sun's path drops. Against the summer baseline alone some of those views
+    read as obstructed; judged in like light against the good views of the audits before,
+    none does."""
+    pose = (14.3, -17.0, 0.0, 60.0)  # a corner with a tree in front of a facade
+
+    def audit_on(day: int) -> bytes:
+        world = LivingWorld.model_validate({**STILL, "start_hour": 11.0, "day_of_year": day})
+        effects = living_effects(conditions_at(world, 0.0, SEED), pose)
+        frame = render(Scene.for_seed(SEED), *pose, 960, 540, effects=effects)
+        return bytes(cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes())
+
+    baseline, good, store = audit_on(172), [], {}
+    flagged, false = [], []
+    for day in range(186, 172 + 365, 14):
+        now = audit_on((day - 1) % 365 + 1)
+        seen = judged(baseline, now).model_copy(update={"current_image": f"day-{day}"})
+        if "obstructed" in seen.verdicts:
+            flagged.append(day)
+            [seen] = judge_in_like_light([seen], {"home": now}, {"home": good}, store.get)
+        if "obstructed" in seen.verdicts:
+            false.append(day)
+        else:
+            store[seen.current_image] = now
+            good.append(GoodView("home", seen.current_image, frozenset(seen.obstructed_tiles)))
+    assert flagged, "the seasons changed nothing the baseline alone would call obstructed"
+    assert false == []
