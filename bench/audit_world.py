@@ -201,7 +201,7 @@ def run(args: argparse.Namespace) -> None:
     errors_fixed: list[float] = []
     with tempfile.TemporaryDirectory() as tmp, \
             Fleet([FleetMember(s) for s in specs], discovery_port=free_udp_port(),
-                  address_base="127.61.0.0/16") as fleet, \
+                  address_base=args.addresses) as fleet, \
             Registry.open(Path(tmp) / "registry.sqlite") as registry:
         manifest = fleet.manifest()
         registry.put_filings([(f.device_id, f.model_copy(update={
@@ -327,6 +327,8 @@ def main() -> None:
     parser.add_argument("--history", type=lambda s: [float(h) for h in s.split(",") if h],
                         default=[7.0, 9.0, 11.0, 13.0, 15.0, 17.0],
                         help="hours of the clear-weather audits run between days (empty: none)")
+    parser.add_argument("--addresses", default="127.61.0.0/16",
+                        help="loopback block for the fleet (another for a second run at once)")
     parser.add_argument("--verbose", action="store_true", help="print every view not ok")
     parser.add_argument("--dump", type=Path, default=None,
                         help="write the baseline and current JPEG of every false finding here")

@@ -42,7 +42,12 @@ from devmgr.compliance.commission import (
 from devmgr.compliance.facts import CameraFacts, Judgement
 from devmgr.compliance.heads import DEFAULT_HEAD_WAIT_S, HeadKeeper
 from devmgr.compliance.lasting import persist, suspected
-from devmgr.compliance.lighting import RECENT_AUDITS, good_views, judge_in_like_light
+from devmgr.compliance.lighting import (
+    RECENT_AUDITS,
+    good_views,
+    judge_in_like_light,
+    unsteady_tiles,
+)
 from devmgr.compliance.model import (
     AuditReport,
     AuditSettings,
@@ -390,6 +395,7 @@ async def _view_evidence(facts: CameraFacts, baseline: Baseline, target: Target,
                                        visited_only=not move)
     compared = await _in_like_light(facts.camera, baseline, capture, compared, registry)
     settings = facts.settings
+    latest = {view.name: view.jpeg for view in capture.views}
     for _ in range(settings.obstruction_frames - 1):
         again = suspected(compared)
         if not again:
@@ -400,7 +406,13 @@ async def _view_evidence(facts: CameraFacts, baseline: Baseline, target: Target,
                          for view, digest in store_views(registry, trail, target, later)}
         recompared = await asyncio.to_thread(compare, baseline, later, references.get,
                                              visited_only=True)
-        compared = persist(compared, recompared, later_digests)
+        # Where the frames differ from each other, what is in front changed: passing.
+        obstructed = {v.name for v in compared if "obstructed" in v.verdicts}
+        changing = {view.name: await asyncio.to_thread(unsteady_tiles, latest[view.name],
+                                                       view.jpeg)
+                    for view in later.views if view.name in obstructed and view.name in latest}
+        latest |= {view.name: view.jpeg for view in later.views}
+        compared = persist(compared, recompared, later_digests, changing)
     facts.views = [v.model_copy(update={"current_image": digests.get(v.name, "")})
                    for v in compared]
 

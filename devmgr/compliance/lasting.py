@@ -2,8 +2,10 @@
 
 A bus at its stop, a crowd or a lorry unloading cover part of a view for a while; a billboard
 or a grown bush stays. So a view found obstructed is taken again, ``obstruction_frames - 1``
-more times ``obstruction_spacing_s`` apart, and only the tiles obstructed in every frame
-count. A view whose obstruction went away is "ok" (or turned, as the clear later frame
+more times ``obstruction_spacing_s`` apart, and only the tiles obstructed in every frame, and
+showing the same thing in each, count: a billboard is there every time, while in a street
+busy enough to have a vehicle in the same place in every frame it is another vehicle each
+time. A view whose obstruction went away is "ok" (or turned, as the clear later frame
 measures it), with the reason saying it passed. A view found turned is looked at again too,
 and stays turned only if the later frame says so as well: a bus across a zoomed view of
 paving, or the long shadows of the hour, can drag the alignment with them. A
@@ -15,6 +17,8 @@ again, its later judgement stands and the other views of another place are not j
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection, Mapping
 
 from devmgr.compliance.model import ViewEvidence
 from devmgr.vision import GRID_COLS, GRID_ROWS, OBSTRUCTED_SHARE_MIN
@@ -32,9 +36,12 @@ def suspected(views: list[ViewEvidence]) -> frozenset[str]:
 
 
 def persist(first: list[ViewEvidence], again: list[ViewEvidence],
-            digests: dict[str, str]) -> list[ViewEvidence]:
+            digests: dict[str, str],
+            changing: Mapping[str, Collection[tuple[int, int]]] | None = None,
+            ) -> list[ViewEvidence]:
     """``first`` with each suspected view's obstruction cut to what ``again`` still shows
-    (``digests``: the later frames' SHA-256 by view name)."""
+    (``digests``: the later frames' SHA-256 by view name), less the tiles where the two
+    frames differ from each other (``changing``, by view name: one car, then another)."""
     later = {v.name: v for v in again}
     passed_by = next((v.name for v in first if "elsewhere" in v.verdicts and v.name in later
                       and not {"elsewhere", "unjudged"} & set(later[v.name].verdicts)), None)
@@ -58,12 +65,14 @@ def persist(first: list[ViewEvidence], again: list[ViewEvidence],
         if "unusable" in second.verdicts or "unjudged" in second.verdicts:
             out.append(view.model_copy(update={"frames": frames}))
             continue  # the later frame says nothing either way: keep what was seen
-        out.append(_settle(view, second, frames))
+        out.append(_settle(view, second, frames, (changing or {}).get(view.name, ())))
     return out
 
 
-def _settle(view: ViewEvidence, second: ViewEvidence, frames: tuple[str, ...]) -> ViewEvidence:
-    """A suspected view, judged again on a later frame: only what is in both stands."""
+def _settle(view: ViewEvidence, second: ViewEvidence, frames: tuple[str, ...],
+            changing: Collection[tuple[int, int]]) -> ViewEvidence:
+    """A suspected view, judged again on a later frame: only what is in both, and the same
+    in both, stands."""
     verdicts = set(view.verdicts)
     update: dict[str, object] = {"frames": frames}
     reason = view.reason
@@ -73,7 +82,8 @@ def _settle(view: ViewEvidence, second: ViewEvidence, frames: tuple[str, ...]) -
         reason = "a loss of sharpness passed (gone in a later frame)"
     cleared = False
     if "obstructed" in verdicts:
-        tiles = tuple(t for t in view.obstructed_tiles if t in set(second.obstructed_tiles))
+        tiles = tuple(t for t in view.obstructed_tiles
+                      if t in set(second.obstructed_tiles) and t not in changing)
         share = len(tiles) / (GRID_COLS * GRID_ROWS)
         passed = tuple(sorted({*view.passed_tiles, *(t for t in view.obstructed_tiles
                                                       if t not in tiles)}))

@@ -89,8 +89,9 @@ def good_views(history: Sequence[CameraAudit],
 
 
 def unsteady_tiles(first: bytes, second: bytes) -> tuple[tuple[int, int], ...]:
-    """The tiles where a view's two commissioning frames differ, either way round (a car or
-    a crowd in one of them); none when they cannot be compared."""
+    """The tiles where two frames of a view differ, either way round: a car or a crowd in
+    one of them, or another one in each (commissioning's two frames; an audit's looks at a
+    suspected obstruction). None when they cannot be compared."""
     try:
         a, b = compare_views(first, second, 60.0), compare_views(second, first, 60.0)
     except ValueError:

@@ -82,3 +82,19 @@ def test_the_tiles_a_later_frame_did_not_show_again_are_kept_as_passed() -> None
     assert settled.verdicts == ("ok",)
     assert settled.obstructed_tiles == ((0, 5),)
     assert settled.passed_tiles == ((1, 5), (2, 5), (3, 5), (4, 5))
+
+
+def test_what_is_in_front_must_be_the_same_thing_in_every_frame() -> None:
+    """A busy street: a vehicle over the bottom row in both frames, another one each time.
+    Where the two frames differ from each other, nothing lasting stands in front."""
+    tiles = ((1, 5), (2, 5), (3, 5), (4, 5), (5, 5))
+    first = ViewEvidence(name="preset:1", verdicts=("obstructed",), obstructed_tiles=tiles,
+                         obstructed_share=5 / 48)
+    again = first.model_copy()
+    [settled] = persist([first], [again], {"preset:1": "b"}, {"preset:1": tiles[1:]})
+    assert settled.verdicts == ("ok",)
+    assert "passed" in settled.reason
+    # A panel is the same in both: it stays.
+    [settled] = persist([first], [again], {"preset:1": "b"}, {"preset:1": ()})
+    assert settled.verdicts == ("obstructed",)
+    assert settled.obstructed_tiles == tiles
