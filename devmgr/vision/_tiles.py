@@ -88,9 +88,13 @@ def obstruction(raw: tuple[Arr, Arr], eq: tuple[Arr, Arr], hom: Arr,
     valid: Arr | None = None
     if np.abs(hom - np.eye(3)).max() > 1e-3:
         # The camera moved: compare each current tile with what the baseline saw there.
-        e0 = cv2.warpPerspective(e0, hom, (w, h), flags=cv2.INTER_LINEAR)
-        g0 = cv2.warpPerspective(g0, hom, (w, h), flags=cv2.INTER_LINEAR)
         valid = cv2.warpPerspective(np.ones_like(e0), hom, (w, h), flags=cv2.INTER_NEAREST)
+        # What the baseline never saw (the strip the turn brought in) is today's picture in
+        # both: a black strip there would read as lost edges and a changed appearance in
+        # every tile along that side.
+        unseen = valid == 0
+        e0 = np.where(unseen, e1, cv2.warpPerspective(e0, hom, (w, h), flags=cv2.INTER_LINEAR))
+        g0 = np.where(unseen, g1, cv2.warpPerspective(g0, hom, (w, h), flags=cv2.INTER_LINEAR))
     d0, cover = _tile_density(_edges(e0), valid)
     d1, _ = _tile_density(_edges(e1))
     inside = cover >= 0.9

@@ -12,6 +12,8 @@ import pytest
 from devmgr.vision import ViewComparison, compare_views
 from simulators import effects as fx
 from simulators.scene import Image, ImageEffect, Scene, render
+from simulators.scene.living import conditions_at, living_effects
+from simulators.spec import LivingWorld
 
 W, H, HFOV = 1280, 720, 60.0
 # (seed, azimuth, elevation): different streets and headings.
@@ -140,3 +142,24 @@ def test_bad_input_rejected() -> None:
         compare_views(np.zeros((4, 4), np.uint8), np.zeros((4, 4), np.uint8), 0.0)
     with pytest.raises(ValueError, match="decodable"):
         compare_views(b"not a jpeg", b"not a jpeg", 60.0)
+
+
+
+@pytest.mark.parametrize(("seed", "az", "moment"), [
+    (1, 180.0, {"start_hour": 23.0}),
+    (2, 300.0, {"start_hour": 10.0, "weather": "rain", "intensity": 0.8})])
+def test_the_strip_a_small_turn_brings_in_is_not_an_obstruction(
+        seed: int, az: float, moment: dict[str, object]) -> None:
+    """A zoomed view of a street turned by a quarter of a degree (below tolerance), seen at
+    night or in rain against a clear-day baseline: the strip along the right side that the
+    baseline never saw is not judged, nor read as lost edges (it was, column after column)."""
+    hfov, el = 12.0, -45.0
+    still = {"enabled": True, "speed": 0.0, "traffic": 0.0}
+    then = conditions_at(LivingWorld.model_validate({**still, "start_hour": 11.0}), 0, seed)
+    now = conditions_at(LivingWorld.model_validate({**still, **moment}), 0, seed)
+    poses = (az, el, 0.0, hfov), (az + 0.25, el, 0.0, hfov)
+    base, turned = (render(Scene.for_seed(seed), *pose, W, H, effects=living_effects(c, pose))
+                    for c, pose in zip((then, now), poses, strict=True))
+    r = compare_views(base, turned, hfov, elevation_deg=el)
+    assert "obstructed" not in r.verdicts, r.obstructed_tiles
+    assert not [t for t in r.obstructed_tiles if t[0] == 7]
