@@ -16,12 +16,14 @@ from devmgr.vision._limits import (
     GLOBAL_LOSS_RATIO,
     GRID_COLS,
     GRID_ROWS,
+    OBSTRUCTED_SHARE_MIN,
     PLAIN_PATCH_MIN,
     REFLECTANCE_SCALE,
     REFLECTANCE_SIGMA,
     STRUCTURE_CELLS,
     STRUCTURE_NCC_MIN,
     TEXTURE_FLOOR,
+    TEXTURE_KEPT_NCC,
     TEXTURE_MEDIAN_PX,
     TEXTURE_MISMATCH_MIN,
     TILE_EDGE_RATIO,
@@ -81,7 +83,9 @@ def obstruction(raw: tuple[Arr, Arr], eq: tuple[Arr, Arr], hom: Arr,
     baseline held something passing (a car) or a deep shadow, and what hangs in front of a
     lens is out of focus. A plain tile (sky, asphalt, a blank wall: too few edges to judge)
     counts only as part of an obstruction found on judged tiles next to it, or of a patch of
-    ``PLAIN_PATCH_MIN``: alone, a shadow's edge or noise on it looks like anything.
+    ``PLAIN_PATCH_MIN``: alone, a shadow's edge or noise on it looks like anything. Nor does a
+    tile whose own fine texture still shows in place: the obstruction must be found without
+    those, and then takes in the ones next to it (it covers them in part).
     """
     (g0, g1), (e0, e1) = raw, eq
     h, w = e0.shape
@@ -114,10 +118,16 @@ def obstruction(raw: tuple[Arr, Arr], eq: tuple[Arr, Arr], hom: Arr,
     # shadow, dusk or an IR illuminator's falloff lower the contrast of edges still there;
     # leaves or a panel replace them), and the baseline's fine texture no longer shows
     # through the change of light (``_texture_change``: a shadow's edge crossing the tile).
-    replaced, gained = _texture_change(g0, g1)
+    # And where the baseline's own fine texture still shows, in place, the tile is what it
+    # was: a shadow's edge moved across a smooth facade, and took its edges with it.
+    replaced, gained, kept = _texture_change(g0, g1)
     lost = (judged & ((ratio < TILE_EDGE_RATIO * typical) | changed)
             & (_structure(e0, e1) < STRUCTURE_NCC_MIN) & replaced & ~gained)
-    bad = _with_plain_neighbours(lost, plain & changed)
+    bad = _with_plain_neighbours(lost & ~kept, plain & changed & ~kept)
+    if bad.sum() >= OBSTRUCTED_SHARE_MIN * GRID_COLS * GRID_ROWS:
+        # Found where the texture is gone, an obstruction also covers part of the tiles
+        # along its border, where some of the baseline's texture still shows.
+        bad = _grown(bad, (lost | (plain & changed)) & kept)
     rows, cols = np.nonzero(bad)
     tiles = tuple((int(c), int(r)) for r, c in zip(rows, cols, strict=True))
     share = len(tiles) / (GRID_COLS * GRID_ROWS)
@@ -127,18 +137,26 @@ def obstruction(raw: tuple[Arr, Arr], eq: tuple[Arr, Arr], hom: Arr,
 def _with_plain_neighbours(lost: Arr, plain_changed: Arr) -> Arr:
     """``lost`` grown over the changed plain tiles 4-connected to it; changed plain tiles
     apart from it count only as a patch of ``PLAIN_PATCH_MIN`` tiles or more."""
-    both = (lost | plain_changed).astype(np.uint8)
+    return _grown(lost, plain_changed, PLAIN_PATCH_MIN)
+
+
+def _grown(core: Arr, part: Arr, patch_min: int = 0) -> Arr:
+    """``core`` grown over the ``part`` tiles 4-connected to it, and any patch of ``part``
+    tiles alone of ``patch_min`` tiles or more (0: none)."""
+    both = (core | part).astype(np.uint8)
     count, labels = cv2.connectedComponents(both, connectivity=4)
-    keep = np.bincount(labels.ravel(), minlength=count) >= PLAIN_PATCH_MIN
-    keep[np.unique(labels[lost])] = True
+    keep = (np.bincount(labels.ravel(), minlength=count) >= patch_min if patch_min
+            else np.zeros(count, bool))
+    keep[np.unique(labels[core])] = True
     keep[0] = False
     out: Arr = keep[labels]
     return out
 
 
-def _texture_change(g0: Arr, g1: Arr) -> tuple[Arr, Arr]:
+def _texture_change(g0: Arr, g1: Arr) -> tuple[Arr, Arr, Arr]:
     """Per tile: the baseline's fine texture no longer shows through today's light
-    (replaced), and today shows much more fine texture than the baseline did (gained).
+    (replaced), today shows much more fine texture than the baseline did (gained), and the
+    baseline's fine texture is still there, in place (kept).
 
     A change of light multiplies the picture, so in logs it adds a field that is flat in
     each lit or shaded patch with steps at a shadow's edge; a median filter keeps such steps
@@ -147,18 +165,26 @@ def _texture_change(g0: Arr, g1: Arr) -> tuple[Arr, Arr]:
     (floored: a plain tile has none to lose) is the mismatch. A tile that gained texture
     was hidden at commissioning (deep shadow, a passing car), not now: what hangs in front of
     a lens is close and out of focus.
+
+    The mismatch is measured against a texture that can be faint (a rendered or painted
+    facade: 3-6 % contrast), so a thin shadow (a lamp post's, narrower than the median) or
+    the noise of a shaded patch reaches it on a wall that is all there. Whether the same
+    texture is still in place tells those apart: the correlation of the two fine textures
+    (log grey minus its blur) is 0.6 on the median tile a moved shadow takes edges from, 0.0
+    on one something covers (``TEXTURE_KEPT_NCC``).
     """
     l0, l1 = (np.log1p(cv2.GaussianBlur(g, (0, 0), 1.0).astype(np.float32)) for g in (g0, g1))
     change = l1 - l0
     steps = cv2.medianBlur(np.clip(change * 64.0 + 128.0, 0, 255).astype(np.uint8),
                            TEXTURE_MEDIAN_PX).astype(np.float32)
     residual = change - (steps - 128.0) / 64.0
-    own0, own1 = (_tile_rms(lg - cv2.GaussianBlur(lg, (0, 0), TEXTURE_MEDIAN_PX / 2))
-                  for lg in (l0, l1))
+    fine0, fine1 = (lg - cv2.GaussianBlur(lg, (0, 0), TEXTURE_MEDIAN_PX / 2) for lg in (l0, l1))
+    own0, own1 = _tile_rms(fine0), _tile_rms(fine1)
     unexplained = _tile_rms(residual)
     replaced: Arr = unexplained / np.maximum(own0, TEXTURE_FLOOR) >= TEXTURE_MISMATCH_MIN
     gained: Arr = own1 > TILE_GAIN_RATIO * np.maximum(own0, TEXTURE_FLOOR)
-    return replaced, gained
+    kept: Arr = _block_mean(fine0 * fine1) >= TEXTURE_KEPT_NCC * np.maximum(own0 * own1, 1e-9)
+    return replaced, gained, kept
 
 
 def _tile_rms(a: Arr) -> Arr:

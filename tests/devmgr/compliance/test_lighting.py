@@ -1,5 +1,5 @@
 """Suspected obstructions judged in like light (``devmgr.compliance.lighting``), on frames of
-the simulated living world: a dome commissioned at 11:00 and looked at again at 8:00, when
+the simulated living world: a dome commissioned at 11:30 and looked at again at 7:30, when
 the shadows lie elsewhere."""
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from devmgr.compliance.lighting import (
     unsteady_tiles,
 )
 from devmgr.compliance.model import CameraAudit, Finding, Severity, ViewEvidence
-from devmgr.vision import compare_views, light_distance
+from devmgr.vision import OBSTRUCTED_SHARE_MIN, compare_views, light_distance
 from simulators import effects as fx
 from simulators.scene import ImageEffect, Scene, render
 from simulators.scene.living import conditions_at, living_effects
 from simulators.spec import LivingWorld
 
-SEED, POSE = 2, (10.44, -15.22, 0.0, 60.0)  # a street corner whose facade the sun sweeps
+SEED, POSE = 2, (14.3, -17.0, 0.0, 60.0)  # a street corner whose facade the sun sweeps
 STILL: dict[str, Any] = {"enabled": True, "speed": 0.0, "traffic": 0.0}
 
 
@@ -53,11 +53,31 @@ def audited(*views: ViewEvidence, findings: tuple[Finding, ...] = ()) -> CameraA
 
 @pytest.fixture(scope="module")
 def baseline() -> bytes:
-    return shot(11.0)
+    return shot(11.5)
 
 
 def test_the_baseline_alone_calls_the_morning_shadows_an_obstruction(baseline: bytes) -> None:
-    assert "obstructed" in judged(baseline, shot(8.0)).verdicts  # what this module is about
+    assert "obstructed" in judged(baseline, shot(7.5)).verdicts  # what this module is about
+
+
+@pytest.mark.parametrize("hour", [7.0, 15.0, 19.0, 23.0])
+def test_shadows_that_sweep_a_facade_are_no_obstruction_against_the_baseline_alone(
+        hour: float) -> None:
+    """A facade of faint brick the lamp posts' and roofs' shadows sweep all day: where a
+    shadow's edge lay at commissioning the tile loses its edges later, but the bricks are
+    still there, in place (``TEXTURE_KEPT_NCC``). Without that test this view read as 8-12 %
+    obstructed at 6 of 7 hours of the day."""
+    pose = (18.9, -8.2, 0.0, 63.0)
+
+    def at(h: float) -> bytes:
+        world = LivingWorld.model_validate({**STILL, "start_hour": h})
+        effects = living_effects(conditions_at(world, 0.0, SEED), pose)
+        frame = render(Scene.for_seed(SEED), *pose, 1280, 720, effects=effects)
+        return bytes(cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes())
+
+    r = compare_views(at(11.5), at(hour), pose[3])
+    assert r.verdicts == {"ok"}, r
+    assert r.obstructed_share < OBSTRUCTED_SHARE_MIN
 
 
 def test_a_good_view_in_like_light_clears_the_shadows(baseline: bytes) -> None:
@@ -65,8 +85,8 @@ def test_a_good_view_in_like_light_clears_the_shadows(baseline: bytes) -> None:
     good = judged(baseline, earlier)
     assert good.verdicts == ("ok",)
     store = {good.current_image: earlier}
-    today = judged(baseline, shot(8.0))
-    [view] = judge_in_like_light([today], {"home": shot(8.0)}, good_views([audited(good)]),
+    today = judged(baseline, shot(7.5))
+    [view] = judge_in_like_light([today], {"home": shot(7.5)}, good_views([audited(good)]),
                                  store.get)
     assert view.verdicts == ("ok",)
     assert view.light_reference == good.current_image
@@ -75,10 +95,10 @@ def test_a_good_view_in_like_light_clears_the_shadows(baseline: bytes) -> None:
 
 def test_the_good_view_in_the_most_like_light_is_the_one_used(baseline: bytes) -> None:
     morning, evening = shot(6.5), shot(17.5)
-    assert light_distance(shot(8.0), morning) < light_distance(shot(8.0), evening)
+    assert light_distance(shot(7.5), morning) < light_distance(shot(7.5), evening)
     views = [GoodView("home", "evening", frozenset()), GoodView("home", "morning", frozenset())]
     store = {"evening": evening, "morning": morning}
-    [view] = judge_in_like_light([judged(baseline, shot(8.0))], {"home": shot(8.0)},
+    [view] = judge_in_like_light([judged(baseline, shot(7.5))], {"home": shot(7.5)},
                                  {"home": views}, store.get)
     assert view.light_reference == "morning"
 
@@ -87,7 +107,7 @@ def test_something_in_front_today_stays_an_obstruction(baseline: bytes) -> None:
     earlier = shot(6.5)
     good = judged(baseline, earlier)
     panel = fx.obstruction((0.0, 0.5, 0.5, 1.0), "billboard", seed=SEED)
-    now = shot(8.0, panel)
+    now = shot(7.5, panel)
     [view] = judge_in_like_light([judged(baseline, now)], {"home": now},
                                  good_views([audited(good)]), {good.current_image: earlier}.get)
     assert "obstructed" in view.verdicts
@@ -103,7 +123,7 @@ def test_a_bush_creeping_in_below_the_threshold_is_not_excused_by_its_own_past(
     earlier = shot(6.5, small)
     own = {(0, 5), (1, 5)}  # the tiles the small panel covers, which that audit saw lost
     assert own <= set(judged(baseline, earlier).obstructed_tiles)
-    now = shot(8.0, grown)
+    now = shot(7.5, grown)
     views = {"home": [GoodView("home", "earlier", frozenset(own))]}
     [view] = judge_in_like_light([judged(baseline, now)], {"home": now}, views,
                                  {"earlier": earlier}.get)
@@ -133,12 +153,12 @@ def test_only_healthy_views_with_a_snapshot_of_a_healthy_audit_are_good_views() 
 
 def test_without_a_good_view_or_a_readable_one_the_baseline_verdict_stands(
         baseline: bytes) -> None:
-    today = judged(baseline, shot(8.0))
-    assert judge_in_like_light([today], {"home": shot(8.0)}, {}, {}.get) == [today]
+    today = judged(baseline, shot(7.5))
+    assert judge_in_like_light([today], {"home": shot(7.5)}, {}, {}.get) == [today]
     views = {"home": [GoodView("home", "gone", frozenset())]}
-    assert judge_in_like_light([today], {"home": shot(8.0)}, views, {}.get) == [today]
+    assert judge_in_like_light([today], {"home": shot(7.5)}, views, {}.get) == [today]
     garbage = {"gone": b"not a jpeg"}
-    assert judge_in_like_light([today], {"home": shot(8.0)}, views, garbage.get) == [today]
+    assert judge_in_like_light([today], {"home": shot(7.5)}, views, garbage.get) == [today]
 
 
 def street(elapsed_s: float, traffic: float) -> bytes:
