@@ -55,6 +55,7 @@ from devmgr.vision._compare import (
     decode_image,
     light_distance,
     light_field,
+    same_tiles,
 )
 from devmgr.vision._fingerprint import (
     FINGERPRINT_FEATURES,
@@ -95,6 +96,7 @@ __all__ = [
     "field_of_view",
     "light_distance",
     "light_field",
+    "same_tiles",
     "scene_fingerprint",
     "scene_match",
     "scene_matches",
