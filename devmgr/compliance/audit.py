@@ -44,9 +44,9 @@ from devmgr.compliance.heads import DEFAULT_HEAD_WAIT_S, HeadKeeper
 from devmgr.compliance.lasting import persist, suspected
 from devmgr.compliance.lighting import (
     RECENT_AUDITS,
-    between_looks,
     good_views,
     judge_in_like_light,
+    unsteady_tiles,
 )
 from devmgr.compliance.model import (
     AuditReport,
@@ -406,14 +406,13 @@ async def _view_evidence(facts: CameraFacts, baseline: Baseline, target: Target,
                          for view, digest in store_views(registry, trail, target, later)}
         recompared = await asyncio.to_thread(compare, baseline, later, references.get,
                                              visited_only=True)
-        # Where the frames differ from each other, what is in front changed: passing; where
-        # they are the same picture, nothing did.
+        # Where the frames differ from each other, what is in front changed: passing.
         obstructed = {v.name for v in compared if "obstructed" in v.verdicts}
-        looks = {view.name: await asyncio.to_thread(between_looks, latest[view.name],
-                                                    view.jpeg)
-                 for view in later.views if view.name in obstructed and view.name in latest}
+        changing = {view.name: await asyncio.to_thread(unsteady_tiles, latest[view.name],
+                                                       view.jpeg)
+                    for view in later.views if view.name in obstructed and view.name in latest}
         latest |= {view.name: view.jpeg for view in later.views}
-        compared = persist(compared, recompared, later_digests, looks)
+        compared = persist(compared, recompared, later_digests, changing)
     facts.views = [v.model_copy(update={"current_image": digests.get(v.name, "")})
                    for v in compared]
 

@@ -35,19 +35,13 @@ def suspected(views: list[ViewEvidence]) -> frozenset[str]:
     return frozenset(names)
 
 
-Tiles = Collection[tuple[int, int]]
-
-
 def persist(first: list[ViewEvidence], again: list[ViewEvidence],
             digests: dict[str, str],
-            looks: Mapping[str, tuple[Tiles, Tiles]] | None = None,
+            changing: Mapping[str, Collection[tuple[int, int]]] | None = None,
             ) -> list[ViewEvidence]:
     """``first`` with each suspected view's obstruction cut to what ``again`` still shows
-    (``digests``: the later frames' SHA-256 by view name). ``looks``, by view name: the tiles
-    where the two frames differ from each other (one car, then another: never lasting), and
-    those where they show the same thing (lasting, even where the later comparison with the
-    baseline missed them: at the threshold, in fog, the detector flickers on a picture that
-    did not change)."""
+    (``digests``: the later frames' SHA-256 by view name), less the tiles where the two
+    frames differ from each other (``changing``, by view name: one car, then another)."""
     later = {v.name: v for v in again}
     passed_by = next((v.name for v in first if "elsewhere" in v.verdicts and v.name in later
                       and not {"elsewhere", "unjudged"} & set(later[v.name].verdicts)), None)
@@ -71,14 +65,14 @@ def persist(first: list[ViewEvidence], again: list[ViewEvidence],
         if "unusable" in second.verdicts or "unjudged" in second.verdicts:
             out.append(view.model_copy(update={"frames": frames}))
             continue  # the later frame says nothing either way: keep what was seen
-        out.append(_settle(view, second, frames, *(looks or {}).get(view.name, ((), ()))))
+        out.append(_settle(view, second, frames, (changing or {}).get(view.name, ())))
     return out
 
 
 def _settle(view: ViewEvidence, second: ViewEvidence, frames: tuple[str, ...],
-            changing: Tiles, same: Tiles) -> ViewEvidence:
-    """A suspected view, judged again on a later frame: only what is in both, or the same
-    picture in both, stands."""
+            changing: Collection[tuple[int, int]]) -> ViewEvidence:
+    """A suspected view, judged again on a later frame: only what is in both, and the same
+    in both, stands."""
     verdicts = set(view.verdicts)
     update: dict[str, object] = {"frames": frames}
     reason = view.reason
@@ -88,8 +82,8 @@ def _settle(view: ViewEvidence, second: ViewEvidence, frames: tuple[str, ...],
         reason = "a loss of sharpness passed (gone in a later frame)"
     cleared = False
     if "obstructed" in verdicts:
-        still = {*second.obstructed_tiles, *same}
-        tiles = tuple(t for t in view.obstructed_tiles if t in still and t not in changing)
+        tiles = tuple(t for t in view.obstructed_tiles
+                      if t in set(second.obstructed_tiles) and t not in changing)
         share = len(tiles) / (GRID_COLS * GRID_ROWS)
         passed = tuple(sorted({*view.passed_tiles, *(t for t in view.obstructed_tiles
                                                       if t not in tiles)}))

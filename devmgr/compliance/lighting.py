@@ -39,11 +39,9 @@ from devmgr.vision import (
     compare_views,
     light_distance,
     light_field,
-    same_tiles,
 )
 
-__all__ = ["GoodView", "between_looks", "good_views", "judge_in_like_light",
-           "unsteady_tiles"]
+__all__ = ["GoodView", "good_views", "judge_in_like_light", "unsteady_tiles"]
 
 #: How many earlier audits are searched for good views of a camera.
 RECENT_AUDITS = 30
@@ -99,17 +97,6 @@ def unsteady_tiles(first: bytes, second: bytes) -> tuple[tuple[int, int], ...]:
     except ValueError:
         return ()
     return tuple(sorted({*a.obstructed_tiles, *b.obstructed_tiles}))
-
-
-def between_looks(first: bytes, second: bytes) -> tuple[tuple[tuple[int, int], ...],
-                                                        tuple[tuple[int, int], ...]]:
-    """Two looks at a suspected view: the tiles where something came or went between them
-    (``unsteady_tiles``), and those where they show the same thing (``same_tiles``)."""
-    try:
-        same = same_tiles(first, second)
-    except ValueError:
-        same = ()
-    return unsteady_tiles(first, second), same
 
 
 def judge_in_like_light(views: list[ViewEvidence], today: Mapping[str, bytes],

@@ -55,7 +55,6 @@ from devmgr.vision._compare import (
     decode_image,
     light_distance,
     light_field,
-    same_tiles,
 )
 from devmgr.vision._fingerprint import (
     FINGERPRINT_FEATURES,
@@ -96,7 +95,6 @@ __all__ = [
     "field_of_view",
     "light_distance",
     "light_field",
-    "same_tiles",
     "scene_fingerprint",
     "scene_match",
     "scene_matches",

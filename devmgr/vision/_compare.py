@@ -30,7 +30,7 @@ from devmgr.vision._motion import (
     predicted_rotation,
     wrap,
 )
-from devmgr.vision._tiles import obstruction, same_picture, sharpness, uncovered_mask
+from devmgr.vision._tiles import obstruction, sharpness, uncovered_mask
 
 Verdict = Literal["ok", "turned", "obstructed", "blurred", "unusable", "elsewhere"]
 
@@ -86,7 +86,12 @@ def compare_views(baseline: Arr | bytes, current: Arr | bytes, hfov_deg: float, 
     """
     if not 0.0 < hfov_deg < 180.0:
         raise ValueError(f"hfov must be in (0, 180) degrees, got {hfov_deg}")
-    g0, g1 = _work_pair(baseline, current)
+    g0, g1 = _work_grey(baseline), _work_grey(current)
+    if g0.shape != g1.shape:
+        # A different stream resolution: bring the current frame to the baseline's shape
+        # (same field of view, so this is a pure rescale).
+        g1 = np.asarray(cv2.resize(g1, (g0.shape[1], g0.shape[0]),
+                                   interpolation=cv2.INTER_AREA), np.uint8)
     h, w = g0.shape
     f_px = (w / 2) / math.tan(math.radians(hfov_deg) / 2)
 
@@ -152,16 +157,6 @@ def compare_views(baseline: Arr | bytes, current: Arr | bytes, hfov_deg: float, 
 
 
 
-def _work_pair(first: Arr | bytes, second: Arr | bytes) -> tuple[Arr, Arr]:
-    """Both frames as working grey, the second at the first's shape: a different stream
-    resolution of the same field of view is a pure rescale."""
-    g0, g1 = _work_grey(first), _work_grey(second)
-    if g0.shape != g1.shape:
-        g1 = np.asarray(cv2.resize(g1, (g0.shape[1], g0.shape[0]),
-                                   interpolation=cv2.INTER_AREA), np.uint8)
-    return g0, g1
-
-
 def _work_grey(image: Arr | bytes) -> Arr:
     """Grey ``uint8`` at ``WORK_WIDTH`` (never upscaled)."""
     if isinstance(image, bytes | bytearray | memoryview):
@@ -200,19 +195,6 @@ def decode_image(jpeg: bytes, flags: int = cv2.IMREAD_GRAYSCALE) -> Arr:
     if decoded is None:
         raise ValueError("not a decodable image" if jpeg else "an empty image")
     return decoded
-
-
-def same_tiles(first: Arr | bytes, second: Arr | bytes) -> tuple[tuple[int, int], ...]:
-    """The (column, row) tiles where two frames taken from one pose show the same thing:
-    nothing came or went there between them, whatever a comparison with a third frame says.
-
-        >>> import numpy as np
-        >>> len(same_tiles(np.zeros((360, 640), np.uint8), np.zeros((360, 640), np.uint8)))
-        48
-    """
-    g0, g1 = _work_pair(first, second)
-    rows, cols = np.nonzero(same_picture(g0, g1))
-    return tuple((int(c), int(r)) for r, c in zip(rows, cols, strict=True))
 
 
 def light_field(jpeg: bytes) -> Arr:

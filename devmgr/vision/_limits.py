@@ -105,8 +105,3 @@ PLAIN_PATCH_MIN = 4
 #: street's contrast is 0.5-3.6 of the baseline's, fog's below 0.4; sharpness tells nothing
 #: (another street's is 0.1-4.6 of the baseline's).
 ELSEWHERE_CONTRAST_RATIO = 0.6
-#: Two looks at one view from one pose show the same thing in a tile when its coarse
-#: appearance (``_tiles._changed``'s) correlates at least this well: a static scene seen again
-#: minutes later, in fog or at night, 0.9-1.0; a tile a car or a bus left or entered, below
-#: 0.8 (the rest of a frame of rush-hour traffic 12 minutes apart, of a bus leaving the lens).
-SAME_NCC_MIN = 0.8

@@ -20,7 +20,6 @@ from devmgr.vision._limits import (
     PLAIN_PATCH_MIN,
     REFLECTANCE_SCALE,
     REFLECTANCE_SIGMA,
-    SAME_NCC_MIN,
     STRUCTURE_CELLS,
     STRUCTURE_NCC_MIN,
     TEXTURE_FLOOR,
@@ -252,14 +251,6 @@ def _changed(e0: Arr, e1: Arr) -> Arr:
     changed: Arr = np.where(flat_a & flat_b, False,
                              np.where(flat_a ^ flat_b, True, ncc < TILE_NCC_MIN))
     return changed
-
-
-def same_picture(g0: Arr, g1: Arr) -> Arr:
-    """Per tile: two frames of one pose show the same thing there (its coarse appearance
-    without the smooth light correlates ``SAME_NCC_MIN``, or both are flat)."""
-    ncc, sa, sb = _tile_stats(_reflectance(g0), _reflectance(g1), 8)
-    same: Arr = ((sa < TILE_FLAT_STD) & (sb < TILE_FLAT_STD)) | (ncc >= SAME_NCC_MIN)
-    return same
 
 
 def _where(tiles: tuple[tuple[int, int], ...]) -> str:
