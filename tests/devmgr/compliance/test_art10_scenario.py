@@ -23,6 +23,7 @@ from devmgr.compliance.audit import AuditOptions, audit
 from devmgr.compliance.commission import commission
 from devmgr.compliance.model import AuditReport, AuditSettings
 from devmgr.discovery.run import DiscoveryOptions
+from devmgr.media.liveness import StreamCheck
 from devmgr.registry import Registry
 from scenarios.fleet_filings import fleet_filings
 from simulators.fleet.fleet import Fleet
@@ -112,6 +113,7 @@ def scenario(request: pytest.FixtureRequest,
                 fleet.set_faults(target.id, faults)
         options = AuditOptions(
             settings=AuditSettings(removed_after=2), operator="test", move=False,
+            streams=StreamCheck(seconds=0),  # presence is judged without playing video
             discovery=DiscoveryOptions(interfaces=(fleet.manager_address,), port=port,
                                        wait_s=1.0))
         report = asyncio.run(audit(manifest, registry, options))

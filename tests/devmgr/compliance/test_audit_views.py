@@ -24,6 +24,7 @@ from camfleet.model import Preset, PtzVector
 from devmgr.compliance.audit import AuditOptions, audit
 from devmgr.compliance.commission import CommissionResult, commission
 from devmgr.compliance.model import AuditReport, CameraAudit
+from devmgr.media.liveness import StreamCheck
 from devmgr.registry import Registry
 from simulators.fleet.fleet import Fleet
 from simulators.spec import CameraSpec
@@ -60,7 +61,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 def _audit(world: World, *, move: bool = True) -> dict[str, CameraAudit]:
     options = AuditOptions(operator="test", discovery=None, check_credentials=False,
-                           move=move)
+                           move=move, streams=StreamCheck(seconds=0))  # views, not video
     report: AuditReport = asyncio.run(audit(world.fleet.manifest(), world.registry, options))
     return {c.target_id or c.camera: c for c in report.cameras}
 

@@ -19,6 +19,7 @@ import pytest
 from devmgr.compliance.audit import AuditOptions, audit
 from devmgr.compliance.commission import commission
 from devmgr.compliance.model import AuditSettings, CameraAudit
+from devmgr.media.liveness import StreamCheck
 from simulators.spec import LivingWorld
 from tests.devmgr.compliance.fleets import filed_fleet, quick_dome
 
@@ -69,7 +70,9 @@ def audited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Audited]:
             fleet.set_faults(name, faults)
         results: dict[str, dict[str, CameraAudit]] = {}
         for moment, changes in MOMENTS.items():
+            # Views, not video: 24 stream plays would only load the machine.
             options = AuditOptions(operator="test", discovery=None, check_credentials=False,
+                                   streams=StreamCheck(seconds=0),
                                    settings=AuditSettings(
                                        obstruction_frames=4,
                                        obstruction_spacing_s=SPACING.get(moment, 0.5)))
