@@ -46,7 +46,7 @@ from devmgr.compliance.lighting import (
     RECENT_AUDITS,
     good_views,
     judge_in_like_light,
-    unsteady_tiles,
+    unsteady_between,
 )
 from devmgr.compliance.model import (
     AuditReport,
@@ -407,10 +407,9 @@ async def _view_evidence(facts: CameraFacts, baseline: Baseline, target: Target,
         recompared = await asyncio.to_thread(compare, baseline, later, references.get,
                                              visited_only=True)
         # Where the frames differ from each other, what is in front changed: passing.
-        obstructed = {v.name for v in compared if "obstructed" in v.verdicts}
-        changing = {view.name: await asyncio.to_thread(unsteady_tiles, latest[view.name],
-                                                       view.jpeg)
-                    for view in later.views if view.name in obstructed and view.name in latest}
+        obstructed = {v.name: latest[v.name] for v in compared
+                      if "obstructed" in v.verdicts and v.name in latest}
+        changing = await unsteady_between(obstructed, ((v.name, v.jpeg) for v in later.views))
         latest |= {view.name: view.jpeg for view in later.views}
         compared = persist(compared, recompared, later_digests, changing)
     facts.views = [v.model_copy(update={"current_image": digests.get(v.name, "")})

@@ -25,7 +25,7 @@ from camfleet.targets import Target, TargetsFile
 from devmgr.compliance.baseline import Baseline, ReferenceView
 from devmgr.compliance.capture import Capture, CapturedView, capture_views
 from devmgr.compliance.heads import DEFAULT_HEAD_WAIT_S, HeadBusy, HeadKeeper, head_key
-from devmgr.compliance.lighting import unsteady_tiles
+from devmgr.compliance.lighting import unsteady_between
 from devmgr.filings.model import FilingRecord
 from devmgr.inventory.model import Inventory
 from devmgr.inventory.parallel import sweep_with_snmp
@@ -177,8 +177,10 @@ async def commission(targets: TargetsFile, registry: Registry, *, move: bool = T
             stored = store_views(registry, trail, target, capture)
             second = await _second_look(pool, target, inv, capture, move=move, heads=heads,
                                         after_s=second_look_s, semaphore=semaphore)
-            seconds = await _second_frames(stored, store_views(registry, trail, target,
-                                                                second))
+            stored_second = store_views(registry, trail, target, second)
+            seconds = {v.name: d for v, d in stored_second}
+            unsteady = await unsteady_between({v.name: v.jpeg for v, _ in stored},
+                                              ((v.name, v.jpeg) for v, _ in stored_second))
             # A view that can never be judged is said now, with what to do, not at every
             # audit as a major finding; the others get their scene's fingerprint.
             looked = [await asyncio.to_thread(reference_scene, v.jpeg) for v, _ in stored]
@@ -189,8 +191,8 @@ async def commission(targets: TargetsFile, registry: Registry, *, move: bool = T
                 home=capture.home, hfov_deg=hfov_deg or (
                     filing.horizontal_field_angle if filing else None) or DEFAULT_HFOV_DEG,
                 views=tuple(ReferenceView(name=v.name, position=v.position, snapshot=d,
-                                          second_snapshot=seconds.get(v.name, ("", ()))[0],
-                                          unsteady_tiles=seconds.get(v.name, ("", ()))[1],
+                                          second_snapshot=seconds.get(v.name, ""),
+                                          unsteady_tiles=unsteady.get(v.name, ()),
                                           taken_at=v.taken_at, hfov_deg=v.hfov_deg,
                                           unjudgeable=why, fingerprint=print_)
                             for (v, d), (why, print_) in zip(stored, looked, strict=True)),
@@ -232,20 +234,6 @@ async def _second_look(pool: OnvifPool, target: Target, inv: Inventory, first: C
         again.errors.append(DeviceError(kind=ErrorKind.PROTOCOL, operation="second look",
                                         message=again.skipped))
     return again
-
-
-async def _second_frames(first: list[tuple[CapturedView, str]],
-                         second: list[tuple[CapturedView, str]],
-                         ) -> dict[str, tuple[str, tuple[tuple[int, int], ...]]]:
-    """View name -> the second frame's digest, and the tiles where it differs from the
-    first (``lighting.unsteady_tiles``)."""
-    firsts = {view.name: view.jpeg for view, _ in first}
-    out = {}
-    for view, digest in second:
-        if view.name in firsts:
-            out[view.name] = (digest, await asyncio.to_thread(unsteady_tiles,
-                                                              firsts[view.name], view.jpeg))
-    return out
 
 
 def reference_scene(jpeg: bytes) -> tuple[str, str]:

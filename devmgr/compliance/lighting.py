@@ -26,8 +26,9 @@ judged against the baseline only.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from devmgr.compliance.baseline import ReferenceView
@@ -41,7 +42,8 @@ from devmgr.vision import (
     light_field,
 )
 
-__all__ = ["GoodView", "good_views", "judge_in_like_light", "unsteady_tiles"]
+__all__ = ["GoodView", "good_views", "judge_in_like_light", "unsteady_between",
+           "unsteady_tiles"]
 
 #: How many earlier audits are searched for good views of a camera.
 RECENT_AUDITS = 30
@@ -97,6 +99,14 @@ def unsteady_tiles(first: bytes, second: bytes) -> tuple[tuple[int, int], ...]:
     except ValueError:
         return ()
     return tuple(sorted({*a.obstructed_tiles, *b.obstructed_tiles}))
+
+
+async def unsteady_between(first: Mapping[str, bytes], later: Iterable[tuple[str, bytes]],
+                           ) -> dict[str, tuple[tuple[int, int], ...]]:
+    """Per view name in ``first`` and ``later`` (name, JPEG): ``unsteady_tiles`` between its
+    two frames, worked out off the event loop."""
+    return {name: await asyncio.to_thread(unsteady_tiles, first[name], jpeg)
+            for name, jpeg in later if name in first}
 
 
 def judge_in_like_light(views: list[ViewEvidence], today: Mapping[str, bytes],
