@@ -82,8 +82,8 @@ def _settle(view: ViewEvidence, second: ViewEvidence, frames: tuple[str, ...],
         reason = "a loss of sharpness passed (gone in a later frame)"
     cleared = False
     if "obstructed" in verdicts:
-        tiles = tuple(t for t in view.obstructed_tiles
-                      if t in set(second.obstructed_tiles) and t not in changing)
+        still = set(second.obstructed_tiles) - set(changing)
+        tiles = tuple(t for t in view.obstructed_tiles if t in still)
         share = len(tiles) / (GRID_COLS * GRID_ROWS)
         passed = tuple(sorted({*view.passed_tiles, *(t for t in view.obstructed_tiles
                                                       if t not in tiles)}))
